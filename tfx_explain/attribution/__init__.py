@@ -1,0 +1,55 @@
+"""Attribution methods. Each takes ``(score_fn, x, weights, baselines, **options)`` and returns a
+:class:`MethodResult`; :func:`tfx_explain.explain_keras` is the user's door to all of them.
+
+=========================  ==================================================  ===========
+name                       method                                              baseline
+=========================  ==================================================  ===========
+``saliency``               |dS/dx|                                             none
+``gradient_input``         x * dS/dx                                           none
+``integrated_gradients``   IG, 200-step right Riemann sum                      one per sample
+``expected_gradients``     EG, 200 references per sample                       distribution
+``deeplift``               DeepLIFT Rescale, exact summation-to-delta           one per sample
+``deepshap``               DeepSHAP via shap's DeepExplainer (or native)        either
+``occlusion``              Occlusion-1 by default, fill = baseline              one per sample
+=========================  ==================================================  ===========
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ._common import MethodResult
+from .deeplift import deeplift
+from .deepshap import deepshap
+from .gradients import gradient_input, saliency
+from .integrated import expected_gradients, integrated_gradients, quadrature
+from .occlusion import occlusion
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How explain_keras calls a method: its function, the baseline form it takes, whether it needs gradients."""
+
+    function: Callable
+    baseline: str  # "none", "point", "distribution" or "any"
+    gradient: bool = True
+
+
+METHODS = {
+    "saliency": MethodSpec(saliency, "none"),
+    "gradient_input": MethodSpec(gradient_input, "none"),
+    "integrated_gradients": MethodSpec(integrated_gradients, "point"),
+    "expected_gradients": MethodSpec(expected_gradients, "distribution"),
+    "deeplift": MethodSpec(deeplift, "point"),
+    "deepshap": MethodSpec(deepshap, "any"),
+    "occlusion": MethodSpec(occlusion, "point", gradient=False),
+}
+
+
+def register(name, function, baseline="point", gradient=True):
+    """Add a method (used by the perturbation and counterfactual modules)."""
+    METHODS[name] = MethodSpec(function, baseline, gradient)
+
+
+__all__ = ["METHODS", "MethodResult", "MethodSpec", "register", "saliency", "gradient_input",
+           "integrated_gradients", "expected_gradients", "deeplift", "deepshap", "occlusion", "quadrature"]

@@ -1,0 +1,38 @@
+"""Local gradient methods: saliency (Simonyan et al., 2014) and gradient x input (Shrikumar et al., 2016).
+
+Both explain S_w = sum_k w_k S_k (see :mod:`tfx_explain.targets`), so the one-vs-one map is the
+gradient of the score delta S_co - S_ct.
+"""
+from __future__ import annotations
+
+from ..batching import map_batches
+from ._common import DEFAULT_BATCH, MethodResult, explained_gradient
+
+
+def saliency(score_fn, x, weights, baselines=None, *, absolute=True, batch_size=None, strategy=None,
+             progress=False):
+    """Saliency: |dS_w/dx| (DeepExplain's ``saliency``, which takes the absolute value).
+
+    ``absolute=False`` returns the signed gradient. Needs no baseline (``baselines`` is ignored).
+    """
+    import tensorflow as tf
+
+    def chunk(xc, wc):
+        _, g = explained_gradient(score_fn, xc, wc)
+        return tf.abs(g) if absolute else g
+
+    out = map_batches(chunk, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
+                      desc="saliency")
+    return MethodResult(out)
+
+
+def gradient_input(score_fn, x, weights, baselines=None, *, batch_size=None, strategy=None, progress=False):
+    """Gradient x input: x * dS_w/dx (DeepExplain's ``grad*input``). Needs no baseline."""
+
+    def chunk(xc, wc):
+        _, g = explained_gradient(score_fn, xc, wc)
+        return xc * g
+
+    out = map_batches(chunk, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
+                      desc="gradient_input")
+    return MethodResult(out)

@@ -1,0 +1,131 @@
+"""Baselines for attribution methods (ganmex_main.txt §2.2; ganmex_appendix.txt B).
+
+Names accepted by ``explain_keras(baseline=...)``:
+
+========================  ====================================================================
+``"zero"``                all-zero image
+``"max"``                 all pixels at the top of the input range
+``"blur"``                Gaussian blur of the input (option ``sigma``)
+``"uniform"``             uniform noise over the input range (seeded)
+``"mdts"``                minimum-distance training sample of the target class (needs ``data``)
+``"random_target"``       a random training sample of the target class (needs ``data``)
+``"train"``               the training distribution (EG, DeepSHAP; needs ``data``)
+array                     one per sample (N, H, W, C), or one image broadcast to all
+callable                  ``f(x, target_class) -> baselines``
+generator                 an object with ``generate(x, target_class)`` (a trained GANMEX), or its path
+========================  ====================================================================
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .base import PointBaselines, ReferenceSet
+from .constant import blur, max_value, uniform, zero
+from .dataset import mdts, random_target, train_distribution
+
+NAMES = ("zero", "max", "blur", "uniform", "mdts", "random_target", "train")
+NEEDS_DATA = ("mdts", "random_target", "train")
+CLASS_TARGETED = ("mdts", "random_target", "generator")
+
+__all__ = ["NAMES", "PointBaselines", "ReferenceSet", "resolve", "zero", "max_value", "blur", "uniform", "mdts",
+           "random_target", "train_distribution", "check_spec"]
+
+
+def _is_generator(obj):
+    return hasattr(obj, "generate") and callable(obj.generate)
+
+
+def check_spec(baseline, x_shape, data):
+    """Validate the baseline argument before any work (shapes, names, data presence)."""
+    if isinstance(baseline, str):
+        if baseline not in NAMES:
+            if Path(baseline).exists():
+                return
+            raise InputError(f"baseline: expected one of {NAMES}, an array, a callable, a GANMEX generator or "
+                             f"its path, got {baseline!r}")
+        if baseline in NEEDS_DATA and data is None:
+            raise InputError(f"data: baseline {baseline!r} draws from the training data; pass data=(images, "
+                             "labels) or a dataset name")
+        return
+    if isinstance(baseline, (Path,)):
+        if not baseline.exists():
+            raise InputError(f"baseline: no saved generator at {baseline}")
+        return
+    if callable(baseline) or _is_generator(baseline):
+        return
+    arr = np.asarray(baseline)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"baseline: expected a name, an array, a callable or a generator, got "
+                         f"{type(baseline).__name__}")
+    fits = arr.shape == tuple(x_shape) or arr.shape == tuple(x_shape[1:]) or arr.shape == (1,) + tuple(x_shape[1:])
+    if not fits:
+        raise InputError(f"baseline: expected shape {tuple(x_shape)} (one per input) or {tuple(x_shape[1:])} "
+                         f"(one for all), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError("baseline: expected finite values, got NaN or Inf")
+
+
+def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, input_range=(0.0, 1.0),
+            sigma=2.0, allow_mismatch=False, model=None):
+    """Turn the ``baseline`` argument into :class:`PointBaselines` or a :class:`ReferenceSet`."""
+    if _is_generator(baseline) or isinstance(baseline, Path) or (
+            isinstance(baseline, str) and baseline not in NAMES):
+        return _from_generator(baseline, x, original_class, target_class, model, allow_mismatch)
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            return PointBaselines(zero(x), "zero")
+        if baseline == "max":
+            return PointBaselines(max_value(x, input_range), "max")
+        if baseline == "blur":
+            return PointBaselines(blur(x, sigma), "blur", {"sigma": sigma})
+        if baseline == "uniform":
+            return PointBaselines(uniform(x, input_range, seed), "uniform", {"seed": seed})
+        images, labels = _training_data(data)
+        if baseline == "mdts":
+            values, idx = mdts(x, original_class, target_class, images, labels)
+            return PointBaselines(values, "mdts", {"train_index": idx})
+        if baseline == "random_target":
+            values, idx = random_target(x, original_class, target_class, images, labels, seed)
+            return PointBaselines(values, "random_target", {"train_index": idx, "seed": seed})
+        return train_distribution(original_class, target_class, images, labels)
+    if callable(baseline):
+        values = np.asarray(baseline(x, target_class), np.float32)
+        if values.shape != x.shape:
+            raise InputError(f"baseline: the callable returned shape {values.shape}, expected {x.shape}")
+        return PointBaselines(values, getattr(baseline, "__name__", "callable"))
+    arr = np.asarray(baseline, np.float32)
+    if arr.shape != x.shape:
+        arr = np.broadcast_to(arr.reshape((1,) + x.shape[1:]), x.shape).copy()
+    return PointBaselines(arr, "array")
+
+
+def _training_data(data):
+    from .. import data as data_mod
+
+    resolved = data_mod.resolve(data, "train")
+    if not isinstance(resolved, tuple):
+        import tensorflow as tf
+
+        if isinstance(resolved, tf.data.Dataset):
+            xs, ys = zip(*resolved.as_numpy_iterator())
+            batched = np.asarray(xs[0]).ndim == 4
+            resolved = ((np.concatenate(xs), np.concatenate(ys)) if batched else (np.stack(xs), np.asarray(ys)))
+    return resolved[0], np.asarray(resolved[1]).astype(np.int64)
+
+
+def _from_generator(baseline, x, original_class, target_class, model, allow_mismatch):
+    if target_class is None:
+        raise InputError("target_class: a generator baseline (GANMEX) is class-targeted; pass target_class")
+    if not _is_generator(baseline):
+        from .. import ganmex
+
+        baseline = ganmex.load(baseline)
+    if model is not None and hasattr(baseline, "check_classifier"):
+        baseline.check_classifier(model, allow_mismatch=allow_mismatch)
+    values = np.asarray(baseline.generate(x, target_class), np.float32)
+    if values.shape != x.shape:
+        raise InputError(f"baseline: the generator returned shape {values.shape}, expected {x.shape}")
+    return PointBaselines(values, "ganmex", {"generator": type(baseline).__name__})

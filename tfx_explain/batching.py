@@ -1,0 +1,101 @@
+"""Batching, separate from the algorithms: split examples into chunks, run a TF function on each
+(under a tf.distribute strategy when given), and gather numpy results.
+
+Every chunk but the last has ``batch_size`` rows; the last is padded by repeating its final row so the
+traced function keeps one input signature, and the padding is dropped from the results.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _pad(array, size):
+    if len(array) == size:
+        return array
+    reps = np.repeat(array[-1:], size - len(array), axis=0)
+    return np.concatenate([array, reps], axis=0)
+
+
+def progress_bar(total, desc, enabled, unit="batch"):
+    """A tqdm bar when ``enabled`` (True, or "auto" on an interactive terminal), else a silent stand-in."""
+    import sys
+
+    if enabled == "auto":
+        enabled = sys.stderr.isatty()
+    if enabled:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, leave=False)
+    return _Silent()
+
+
+class _Silent:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="explaining"):
+    """Apply ``fn(*chunks) -> tensor or tuple of tensors`` over aligned arrays; return numpy output(s).
+
+    Args:
+        fn: a function of TF tensors whose outputs have the chunk size as first dimension. It is wrapped
+            in ``tf.function`` here (once), so it is traced once per input signature.
+        arrays: numpy arrays with the same first dimension N.
+        batch_size: rows per chunk (global: split across the strategy's replicas).
+        strategy: a ``tf.distribute.Strategy`` or None.
+    """
+    import tensorflow as tf
+
+    n = len(arrays[0])
+    batch_size = max(1, min(int(batch_size), n)) if n else 1
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if replicas > 1:
+        batch_size = math.ceil(batch_size / replicas) * replicas
+        run = _distributed_runner(fn, strategy, replicas)
+    else:
+        run = tf.function(fn, reduce_retracing=True)
+    outputs, single = [], False
+    bar = progress_bar(n, desc, progress, unit="img")
+    for start in range(0, n, batch_size):
+        rows = min(batch_size, n - start)
+        chunk = [_pad(np.asarray(a[start : start + rows]), batch_size) for a in arrays]
+        out = run(*chunk)
+        single = not isinstance(out, (tuple, list))
+        out = (out,) if single else tuple(out)
+        outputs.append([np.asarray(o)[:rows] for o in out])
+        bar.update(rows)
+    bar.close()
+    if not outputs:
+        return None
+    merged = tuple(np.concatenate(parts, axis=0) for parts in zip(*outputs))
+    return merged[0] if single else merged
+
+
+def _distributed_runner(fn, strategy, replicas):
+    """Split each chunk into ``replicas`` equal parts, run ``fn`` on every replica, concatenate in order."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def step(*dist_args):
+        return strategy.run(fn, args=dist_args)
+
+    def run(*chunk):
+        per = len(chunk[0]) // replicas
+
+        def value_fn(ctx):
+            i = ctx.replica_id_in_sync_group
+            return tuple(tf.constant(a[i * per : (i + 1) * per]) for a in chunk)
+
+        dist = strategy.experimental_distribute_values_from_function(value_fn)
+        out = step(*dist)
+        if isinstance(out, (tuple, list)):
+            return tuple(np.concatenate([np.asarray(v) for v in strategy.experimental_local_results(o)])
+                         for o in out)
+        return np.concatenate([np.asarray(v) for v in strategy.experimental_local_results(out)])
+
+    return run

@@ -1,0 +1,92 @@
+"""Any TFDS image-classification dataset (mnist, svhn_cropped, cifar10, cycle_gan/apple2orange, ...).
+
+Needs tensorflow-datasets and either network access or a prepared ``data_dir``. Images are mapped to
+float32 in [0, 1]; images of varying size are centre-cropped to a square and resized to ``image_size``,
+as the GANMEX reference pipeline does (ganmex.md §1.2). ``cycle_gan/<pair>`` has no labels of its own:
+domain A is class 0 and domain B class 1, and split ``train`` is ``trainA + trainB``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataNotFoundError
+from ._common import check_image_size, check_split
+
+
+def _import_tfds():
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:  # pragma: no cover - depends on the installation
+        raise DataNotFoundError("TFDS datasets need tensorflow-datasets: pip install tensorflow-datasets") from err
+    return tfds
+
+
+def _split_sources(name, split):
+    """(tfds split name, constant label or None) pairs that make up one of our splits."""
+    if name.startswith("cycle_gan"):
+        return [(f"{split}A", 0), (f"{split}B", 1)]
+    return [(split, None)]
+
+
+def _preprocess(image, image_size):
+    import tensorflow as tf
+
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    if image_size is not None:
+        side = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
+        image = tf.image.resize_with_crop_or_pad(image, side, side)
+        image = tf.image.resize(image, image_size, antialias=True)
+        image = tf.clip_by_value(image, 0.0, 1.0)
+    return image
+
+
+def dataset(name, split="train", image_size=None, data_dir=None, download=True):
+    """A tf.data.Dataset of (image float32 HWC in [0, 1], label int64), unbatched."""
+    import tensorflow as tf
+
+    tfds = _import_tfds()
+    check_split(split)
+    size = check_image_size(image_size) if image_size is not None else None
+    parts = []
+    for tfds_split, constant_label in _split_sources(name, split):
+        try:
+            ds = tfds.load(name, split=tfds_split, data_dir=data_dir, download=download, shuffle_files=False)
+        except Exception as err:  # TFDS raises many types (network, missing builder, not prepared)
+            raise DataNotFoundError(
+                f"dataset {name!r} split {tfds_split!r} could not be loaded through tensorflow-datasets "
+                f"({type(err).__name__}: {err}). It needs network access or a prepared data_dir=.") from err
+
+        def to_pair(example, constant_label=constant_label):
+            label = example["label"] if constant_label is None else tf.constant(constant_label, tf.int64)
+            return _preprocess(example["image"], size), tf.cast(label, tf.int64)
+
+        parts.append(ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.concatenate(p)
+    return out
+
+
+def load(name, split="train", image_size=None, data_dir=None, download=True):
+    """Materialise a TFDS split as numpy arrays (images float32 NHWC in [0, 1], labels int64)."""
+    ds = dataset(name, split, image_size=image_size, data_dir=data_dir, download=download)
+    images, labels = [], []
+    for x, y in ds.batch(1024).as_numpy_iterator():
+        images.append(x)
+        labels.append(y)
+    if not images:
+        raise DataNotFoundError(f"dataset {name!r} split {split!r} is empty")
+    return np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+def class_names(name, data_dir=None):
+    if name.startswith("cycle_gan"):
+        pair = name.split("/")[1] if "/" in name else "apple2orange"
+        a, _, b = pair.partition("2")
+        return (a or "A", b or "B")
+    tfds = _import_tfds()
+    try:
+        info = tfds.builder(name, data_dir=data_dir).info
+        return tuple(info.features["label"].names)
+    except Exception:
+        return None

@@ -1,0 +1,126 @@
+"""Explanation: what explain_keras returns; plots itself and saves to one .npz file (no pickle)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_path
+from .errors import InputError
+
+_ARRAYS = ("inputs", "baselines", "attributions", "original_class", "target_class", "input_scores",
+           "baseline_scores")
+
+
+@dataclass
+class Explanation:
+    """Attributions with everything needed to read them.
+
+    Attributes:
+        inputs: (N, H, W, C) explained images.
+        baselines: (N, H, W, C) the baseline of each sample (for a reference distribution, the mean
+            reference); None for methods without a baseline.
+        attributions: (N, H, W, C) float32; positive values push toward ``original_class``.
+        original_class: (N,) c_o.
+        target_class: (N,) c_t for one-vs-one, None for one-vs-all.
+        input_scores, baseline_scores: (N,) the explained scalar S_w (S_co, or S_co - S_ct) at the input and
+            at the baseline (mean over references for EG and DeepSHAP).
+        method: the method name; score: "probability" or "logit"; options: JSON-able settings.
+        extras: further arrays (counterfactuals, masks, per-method outputs).
+    """
+
+    inputs: np.ndarray
+    baselines: np.ndarray | None
+    attributions: np.ndarray
+    original_class: np.ndarray
+    target_class: np.ndarray | None
+    input_scores: np.ndarray
+    baseline_scores: np.ndarray | None
+    method: str
+    score: str = "probability"
+    options: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.inputs)
+
+    @property
+    def one_vs_one(self):
+        return self.target_class is not None
+
+    @property
+    def convergence_delta(self):
+        """sum_i A_i - (S_w(x) - S_w(b)): zero for complete methods (IG up to quadrature, DeepLIFT exactly)."""
+        if self.baseline_scores is None:
+            return None
+        total = self.attributions.reshape(len(self), -1).sum(axis=1)
+        return total - (self.input_scores - self.baseline_scores)
+
+    def heatmaps(self):
+        """(N, H, W) attributions summed over channels."""
+        from .plots import heatmap
+
+        return heatmap(self.attributions)
+
+    def plot(self, indices=None, max_rows=8, class_names=None, path=None):
+        """input | baseline | attribution per sample; blue positive, red negative. Returns the figure."""
+        from . import plots
+
+        indices = list(range(min(len(self), max_rows))) if indices is None else list(indices)
+        maps = self.heatmaps()[indices]
+        limits = plots.symmetric_limit(maps)
+        name = (lambda c: class_names[c]) if class_names is not None else (lambda c: str(int(c)))
+        rows, titles = [], []
+        for k, i in enumerate(indices):
+            row = [("image", self.inputs[i])]
+            row.append(("image", self.baselines[i]) if self.baselines is not None else None)
+            row.append(("saliency", maps[k], limits[k]))
+            rows.append(row)
+            target = f" vs {name(self.target_class[i])}" if self.one_vs_one else ""
+            titles.append(f"{name(self.original_class[i])}{target}")
+        return plots.grid(rows, row_titles=titles, col_titles=["input", "baseline", self.method], path=path)
+
+    def save(self, path):
+        """Write one ``.npz`` holding the arrays and a JSON header; atomic, loadable without pickle."""
+        path = Path(path)
+        arrays = {k: getattr(self, k) for k in _ARRAYS if getattr(self, k) is not None}
+        for key, value in self.extras.items():
+            value = np.asarray(value)
+            if value.dtype != object:
+                arrays[f"extra__{key}"] = value
+        header = {"method": self.method, "score": self.score, "options": _jsonable(self.options), "version": 1}
+        arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"path: no explanation file at {path}")
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        header = json.loads(arrays.pop("__header__").tobytes().decode())
+        extras = {k[len("extra__"):]: arrays.pop(k) for k in list(arrays) if k.startswith("extra__")}
+        fields = {k: arrays.get(k) for k in _ARRAYS}
+        return cls(**fields, method=header["method"], score=header["score"], options=header["options"],
+                   extras=extras)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.size <= 64 else f"<array {obj.shape}>"
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return repr(obj)
