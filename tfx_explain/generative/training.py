@@ -1,0 +1,175 @@
+"""Training machinery shared by every generator: the keras.io GAN pattern plus resumable runs.
+
+``AdversarialModel`` is a ``keras.Model`` whose subclass implements ``train_step``; ``compile`` takes the
+two optimizers, and loss trackers are exposed through ``metrics`` so that Keras aggregates them across
+replicas. ``train_loop`` runs ``fit`` on a *step-indexed* dataset: the batch and every random draw of
+step t are functions of (seed, t) only, so a run resumed from a checkpoint at step t continues exactly
+as the uninterrupted run would, and one replica and several replicas see the same global batch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..errors import InputError
+
+
+class AdversarialModel(keras.Model):
+    """Base class of the GANs: generator and discriminator optimizers, loss trackers, a checkpointable state.
+
+    Subclasses set ``loss_names`` (the values they log), create their sub-models in ``__init__``
+    (``self.generator`` and ``self.discriminator`` by default) and implement ``train_step(batch)``, which
+    Keras runs per replica.
+    """
+
+    loss_names = ()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):  # noqa: D401 - Keras signature
+        """Store the generator and discriminator optimizers (keras.io WGAN-GP pattern)."""
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def record(self, **values):
+        """Log per-replica means; Keras averages the trackers across replicas."""
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def generator_variables(self):
+        """Variables the generator optimizer updates (default: ``self.generator``'s trainable ones)."""
+        return self.generator.trainable_variables
+
+    def discriminator_variables(self):
+        """Variables the discriminator optimizer updates (default: ``self.discriminator``'s trainable ones)."""
+        return self.discriminator.trainable_variables
+
+    def build_optimizers(self):
+        """Create the optimizers' slot variables up front, so a checkpoint can be restored before step 1."""
+        self.g_optimizer.build(self.generator_variables())
+        self.d_optimizer.build(self.discriminator_variables())
+
+    def checkpoint(self, step):
+        """The objects a resumable run saves: sub-models, optimizers and the step counter."""
+        return tf.train.Checkpoint(model=self, g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                                   step=step)
+
+
+def adam(learning_rate, beta_1, beta_2, epsilon=1e-8):
+    """Adam with TF1's epsilon (1e-8) by default; Keras' own default is 1e-7 (ganmex.md §1.7)."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+
+def step_dataset(start_step, batch_fn):
+    """``tf.data`` of one global batch per step, starting at ``start_step``; ``batch_fn(step) -> dict``."""
+    steps = tf.data.Dataset.range(int(start_step), 2 ** 62)
+    return steps.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+
+
+def stateless_ints(shape, seed, step, stream, maxval):
+    """Uniform ints in [0, maxval) that depend only on (seed, step, stream)."""
+    return tf.random.stateless_uniform(shape, seed=_seed(seed, step, stream), maxval=maxval, dtype=tf.int64)
+
+
+def stateless_uniform(shape, seed, step, stream):
+    """Uniform floats in [0, 1) that depend only on (seed, step, stream)."""
+    return tf.random.stateless_uniform(shape, seed=_seed(seed, step, stream))
+
+
+def _seed(seed, step, stream):
+    step = tf.cast(step, tf.int64)
+    return tf.stack([tf.constant(int(seed), tf.int64) * 1_000_003 + tf.constant(int(stream), tf.int64), step])
+
+
+class _StepCallback(keras.callbacks.Callback):
+    """Counts global steps; saves checkpoints and sample grids every N steps."""
+
+    def __init__(self, start, step_var, manager=None, checkpoint_every=None, sample_fn=None, sample_every=None,
+                 sample_dir=None, writer=None):
+        super().__init__()
+        self.step = start
+        self.step_var = step_var
+        self.manager, self.checkpoint_every = manager, checkpoint_every
+        self.sample_fn, self.sample_every, self.sample_dir, self.writer = sample_fn, sample_every, sample_dir, writer
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self.step_var.assign(self.step)
+        if self.manager is not None and self.checkpoint_every and self.step % self.checkpoint_every == 0:
+            self.manager.save(checkpoint_number=self.step)
+        if self.sample_fn is not None and self.sample_every and self.step % self.sample_every == 0:
+            self.save_samples()
+
+    def save_samples(self):
+        grid = np.asarray(self.sample_fn())
+        if self.sample_dir is not None:
+            save_png(grid, Path(self.sample_dir) / f"step_{self.step:07d}.png")
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.image("samples", grid[None], step=self.step)
+
+
+def save_png(image, path):
+    """Save an (H, W, C) image in [0, 1] as PNG, atomically."""
+    from .._io import atomic_path
+
+    image = np.clip(np.asarray(image, np.float32), 0, 1)
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    data = tf.io.encode_png(tf.constant((image * 255).round().astype(np.uint8))).numpy()
+    with atomic_path(path, suffix=".png") as tmp:
+        tmp.write_bytes(data)
+
+
+def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint_every=1000, sample_fn=None,
+               sample_every=None, log_every=100, keep_checkpoints=3, verbose="auto"):
+    """Train ``model`` for ``steps`` global steps with fit, resuming from ``out_dir`` when it holds a checkpoint.
+
+    Args:
+        model: a compiled :class:`AdversarialModel` built in ``strategy``'s scope.
+        make_dataset: ``start_step -> tf.data.Dataset`` of global batches (see :func:`step_dataset`).
+        out_dir: where checkpoints (``checkpoints/``), TensorBoard logs (``logs/``) and sample grids
+            (``samples/``) go; None trains in memory only.
+        checkpoint_every: a killed run loses at most this many steps.
+    Returns the Keras history dict of the steps run now (empty when already complete).
+    """
+    if int(steps) < 1:
+        raise InputError(f"steps: expected a positive int, got {steps}")
+    with strategy.scope():
+        step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        model.build_optimizers()
+    manager, writer, start = None, None, 0
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        manager = tf.train.CheckpointManager(model.checkpoint(step_var), str(out_dir / "checkpoints"),
+                                             max_to_keep=keep_checkpoints)
+        if manager.latest_checkpoint:
+            model.checkpoint(step_var).restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            start = int(step_var.numpy())
+        writer = tf.summary.create_file_writer(str(out_dir / "logs" / "samples"))
+    remaining = int(steps) - start
+    if remaining <= 0:
+        return {}
+    callback = _StepCallback(start, step_var, manager, checkpoint_every, sample_fn, sample_every,
+                             out_dir / "samples" if out_dir is not None else None, writer)
+    callbacks = [callback]
+    if out_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq=max(1, int(log_every))))
+    dataset = make_dataset(start).take(remaining)
+    history = model.fit(dataset, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=verbose)
+    if manager is not None and (not checkpoint_every or callback.step % checkpoint_every != 0):
+        manager.save(checkpoint_number=callback.step)
+    if sample_fn is not None and out_dir is not None:
+        callback.save_samples()
+    return history.history
