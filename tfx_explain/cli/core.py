@@ -1,27 +1,20 @@
-"""``tfx-explain``: command-line subcommands. Parse arguments, call the public API, write a run directory.
-
-No mathematics lives here: every subcommand is a thin layer over a Python function a user could call.
-"""
+"""Core subcommands: ``info`` and ``train-classifier``."""
 from __future__ import annotations
 
-import argparse
 import json
 import platform
-import sys
-import time
 from pathlib import Path
 
-def _add_common(p):
+def add_common(p):
+    """Options every subcommand shares: the output directory and the seed."""
     p.add_argument("--out", type=Path, default=None, help="output directory (a JSON record of the run is written)")
     p.add_argument("--seed", type=int, default=0)
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="tfx-explain", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub):
     p = sub.add_parser("info", help="versions, devices and which datasets are present")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(handler=info)
 
     p = sub.add_parser("train-classifier", help="train one of the papers' classifiers and save it (.keras)")
     p.add_argument("--dataset", default="digits", help="dataset name (default: digits, the embedded set)")
@@ -32,16 +25,15 @@ def build_parser():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--strategy", default=None, help="default, mirrored, multiworker or cpu:N")
-    _add_common(p)
-
-    return parser
+    add_common(p)
+    p.set_defaults(handler=train_classifier_command, writes_record=True)
 
 
 def info(args):
     import tensorflow as tf
     import keras
 
-    from . import __version__, data
+    from .. import __version__, data
 
     report = {
         "tfx_explain": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
@@ -69,7 +61,7 @@ def info(args):
 
 
 def train_classifier_command(args):
-    from .models import train_classifier
+    from ..models import train_classifier
 
     result = train_classifier(args.model, args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                               optimizer=args.optimizer, learning_rate=args.lr, strategy=args.strategy,
@@ -82,37 +74,3 @@ def train_classifier_command(args):
     return summary
 
 
-HANDLERS = {"info": info, "train-classifier": train_classifier_command}
-
-
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = HANDLERS[args.command]
-    from .errors import TfxExplainError
-
-    start = time.time()
-    try:
-        handler(args)
-    except TfxExplainError as err:
-        print(f"tfx-explain {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    if getattr(args, "out", None) is not None and args.command != "train-classifier":
-        _record(args, time.time() - start)
-    return 0
-
-
-def _record(args, seconds):
-    from . import __version__
-    from ._io import write_json
-
-    record_path = Path(args.out) / "run.json"
-    if record_path.exists():
-        return
-    arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    write_json(record_path, {"command": args.command, "arguments": arguments, "tfx_explain": __version__,
-                             "seconds": round(seconds, 2)})
-
-
-if __name__ == "__main__":
-    sys.exit(main())
