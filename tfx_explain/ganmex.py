@@ -31,7 +31,7 @@ from .models import introspect
 
 REFERENCE = dict(width=64, res_blocks=6, d_width=64, d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0,
                  lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 batch_per_class=6, reference_quirks=True, classifier_as_discriminator=True,
+                 batch_per_class=6, reference_quirks=True, input_skip=False, classifier_as_discriminator=True,
                  input_range=(0.0, 1.0), seed=0, checkpoint_every=2000, sample_every=2000, log_every=100)
 
 PRESETS = {
@@ -167,11 +167,11 @@ def _training_arrays(data, num_classes):
 def _check_run_dir(out_dir, record):
     """Refuse to resume a run directory that was started with another configuration."""
     path = Path(out_dir) / "ganmex_config.json"
+    record = json.loads(json.dumps(record))  # tuples -> lists, as stored
     if path.exists():
         previous = json.loads(path.read_text())
-        if previous != json.loads(json.dumps(record)):
-            changed = sorted(k for k in set(previous) | set(record) if previous.get(k) != json.loads(
-                json.dumps(record)).get(k))
+        if previous != record:
+            changed = sorted(k for k in set(previous) | set(record) if previous.get(k) != record.get(k))
             raise MismatchError(f"out_dir: {out_dir} holds a GANMEX run with another configuration (differs in "
                                 f"{changed}); use a new out_dir or the same settings to resume")
     else:
@@ -213,7 +213,7 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
                          f"[{images.min():.3g}, {images.max():.3g}]")
     image_shape = tuple(int(d) for d in images.shape[1:])
     fingerprint = introspect.weights_fingerprint(classifier)
-    record = {"preset": preset, "config": cfg, "image_shape": image_shape, "num_classes": int(num_classes),
+    record = {"preset": preset, **cfg, "image_shape": image_shape, "num_classes": int(num_classes),
               "classifier_fingerprint": fingerprint}
     if out_dir is not None:
         _check_run_dir(out_dir, record)
@@ -224,7 +224,8 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
         gan = GanmexGAN(image_shape, num_classes, logits, width=cfg["width"], res_blocks=cfg["res_blocks"],
                         d_width=cfg["d_width"], d_max_layers=cfg["d_max_layers"], lambda_cls=cfg["lambda_cls"],
                         lambda_sim=cfg["lambda_sim"], lambda_rec=cfg["lambda_rec"], lambda_gp=cfg["lambda_gp"],
-                        input_range=cfg["input_range"], reference_quirks=cfg["reference_quirks"])
+                        input_range=cfg["input_range"], reference_quirks=cfg["reference_quirks"],
+                        input_skip=cfg["input_skip"])
         gan.compile(adam(cfg["g_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]),
                     adam(cfg["d_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]))
     gan_images = (2.0 * (images - low) / (high - low) - 1.0).astype(np.float32)
