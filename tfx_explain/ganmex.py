@@ -30,7 +30,7 @@ from .errors import InputError, MismatchError
 from .models import introspect
 
 REFERENCE = dict(width=64, res_blocks=6, d_width=64, d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0,
-                 lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8, d_steps=1,
                  batch_per_class=6, reference_quirks=True, input_skip=False, classifier_as_discriminator=True,
                  input_range=(0.0, 1.0), seed=0, checkpoint_every=2000, sample_every=2000, log_every=100)
 
@@ -225,12 +225,12 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
                         d_width=cfg["d_width"], d_max_layers=cfg["d_max_layers"], lambda_cls=cfg["lambda_cls"],
                         lambda_sim=cfg["lambda_sim"], lambda_rec=cfg["lambda_rec"], lambda_gp=cfg["lambda_gp"],
                         input_range=cfg["input_range"], reference_quirks=cfg["reference_quirks"],
-                        input_skip=cfg["input_skip"])
+                        input_skip=cfg["input_skip"], d_steps=cfg["d_steps"])
         gan.compile(adam(cfg["g_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]),
                     adam(cfg["d_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]))
     gan_images = (2.0 * (images - low) / (high - low) - 1.0).astype(np.float32)
     make_dataset = class_balanced_batches(gan_images, labels, num_classes, int(cfg["batch_per_class"]),
-                                          int(cfg["seed"]))
+                                          int(cfg["seed"]), int(cfg["d_steps"]))
     metadata = {"kind": "ganmex", "num_classes": int(num_classes), "image_shape": list(image_shape),
                 "input_range": list(cfg["input_range"]), "gan_range": [-1.0, 1.0], "preset": preset,
                 "config": cfg, "classifier_fingerprint": fingerprint, "class_names": class_names,
