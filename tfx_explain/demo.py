@@ -20,7 +20,7 @@ from ._io import write_json
 from .api import explain_keras
 from .models import load_model, save_model, train_classifier
 
-DEMO_STEPS = 1500
+DEMO_STEPS = 800
 METHODS = (("integrated_gradients", "IG"), ("deeplift", "DeepLIFT"))
 BASELINES = (("zero", "Zero"), ("mdts", "MDTS"), ("ganmex", "GANMEX"))
 

@@ -48,8 +48,9 @@ def build_generator(image_shape, num_classes, width=64, res_blocks=6, reference_
     """G(x, c): images in [-1, 1] and a one-hot target (N, K) -> images in [-1, 1] (tanh).
 
     ``input_skip=True`` (not in the reference; used by the small CPU preset) adds the input to the
-    pre-tanh output, tanh(h + artanh(0.99 x)), so the generator starts near the identity and a short run
-    spends its steps on the class change rather than on learning to copy the input.
+    pre-tanh output, tanh(h + artanh(0.99 x)), with the last conv initialised to zero, so the generator
+    starts as the identity and a short run spends its steps on the class change rather than on learning
+    to copy the input.
     """
     h, w, channels = image_shape
     if h % 4 or w % 4:
@@ -72,9 +73,12 @@ def build_generator(image_shape, num_classes, width=64, res_blocks=6, reference_
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="valid", use_bias=False, name=f"up{i}")(x)
         x = _norm_relu(x, f"up{i}")
         x = layers.Cropping2D(1, name=f"up{i}_crop")(x)
-    x = _conv(x, channels, 7, 1, 3, "out")
-    if input_skip:
+    if input_skip:  # zero-initialised last conv: G starts as (almost) the identity, 0.99 x
+        x = layers.ZeroPadding2D(3, name="out_pad")(x)
+        x = layers.Conv2D(channels, 7, padding="valid", use_bias=False, kernel_initializer="zeros", name="out")(x)
         x = layers.Add(name="input_skip")([x, InverseTanh(name="input_artanh")(image)])
+    else:
+        x = _conv(x, channels, 7, 1, 3, "out")
     out = layers.Activation("tanh", name="tanh")(x)
     return keras.Model([image, target], out, name="generator")
 
