@@ -4,11 +4,23 @@
 - ``"mirrored"``: ``MirroredStrategy`` over all local GPUs (or the CPU when there is none).
 - ``"multiworker"``: ``MultiWorkerMirroredStrategy``; the cluster comes from ``TF_CONFIG``.
 - ``"cpu:N"``: ``MirroredStrategy`` over N logical CPU devices (see :func:`configure_logical_cpus`).
+- a list of device names: ``MirroredStrategy`` over them.
 - a ``tf.distribute.Strategy`` object passes through.
+
+Every ``MirroredStrategy`` made here gets its own collective-key range. TensorFlow starts the keys of each
+new ``MirroredStrategy`` at 1 and caches a collective's shape by its key for the life of the process, so a
+second strategy in the same process (a notebook that trains a classifier, then a GAN) fails with "Shape
+mismatch in the collective instance". Strategies made with :func:`mirrored` do not.
 """
 from __future__ import annotations
 
+import itertools
+
 from .errors import InputError
+
+# Far apart so that one strategy's group and instance keys never reach the next strategy's range.
+_KEY_RANGE = 1_000_000
+_key_bases = itertools.count(_KEY_RANGE, _KEY_RANGE)
 
 
 def configure_logical_cpus(n=2):
@@ -31,6 +43,26 @@ def configure_logical_cpus(n=2):
     return [d.name for d in logical[:n]]
 
 
+def mirrored(devices=None):
+    """``tf.distribute.MirroredStrategy(devices)`` with collective keys that no other strategy uses.
+
+    On CPU-only device lists the gradients are reduced on one device (``ReductionToOneDevice``): the
+    replicas share memory, so collectives buy nothing there.
+    """
+    import tensorflow as tf
+
+    cross_device_ops = None
+    if devices and all("CPU" in str(d).upper() for d in devices):
+        cross_device_ops = tf.distribute.ReductionToOneDevice()
+    cls = tf.distribute.MirroredStrategy
+    previous = cls._collective_key_base  # read by MirroredExtended.__init__
+    cls._collective_key_base = next(_key_bases)
+    try:
+        return cls(devices, cross_device_ops=cross_device_ops)
+    finally:
+        cls._collective_key_base = previous
+
+
 def get_strategy(strategy=None):
     import tensorflow as tf
 
@@ -39,7 +71,9 @@ def get_strategy(strategy=None):
     if isinstance(strategy, tf.distribute.Strategy):
         return strategy
     if strategy == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        return mirrored()
+    if isinstance(strategy, (list, tuple)) and strategy and all(isinstance(d, str) for d in strategy):
+        return mirrored(list(strategy))
     if strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if isinstance(strategy, str) and strategy.startswith("cpu:"):
@@ -47,6 +81,7 @@ def get_strategy(strategy=None):
             n = int(strategy[4:])
         except ValueError:
             raise InputError(f"strategy: expected 'cpu:N' with an integer N, got {strategy!r}") from None
-        return tf.distribute.MirroredStrategy(configure_logical_cpus(n))
-    raise InputError(f"strategy: expected None, 'default', 'mirrored', 'multiworker', 'cpu:N' or a "
+        return mirrored(configure_logical_cpus(n))
+    raise InputError(f"strategy: expected None, 'default', 'mirrored', 'multiworker', 'cpu:N', a list of "
+                     f"device names or a "
                      f"tf.distribute.Strategy, got {strategy!r}")

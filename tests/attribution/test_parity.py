@@ -4,6 +4,7 @@ import pytest
 
 import tfx_explain as tx
 from tfx_explain.attribution.occlusion import window_corners
+from tfx_explain.distribute import mirrored
 
 
 def _explained(model, x, co, ct):
@@ -120,5 +121,5 @@ def test_mirrored_strategy_equals_single_device(digits, digits_model, digit_batc
     base = {"baseline": "train", "data": (xt, yt)} if method == "expected_gradients" else {"baseline": "zero"}
     one = tx.explain_keras(digits_model, x, method=method, original_class=co, target_class=ct, **base, **options)
     two = tx.explain_keras(digits_model, x, method=method, original_class=co, target_class=ct, batch_size=6,
-                           strategy=tf.distribute.MirroredStrategy(logical_cpus), **base, **options)
+                           strategy=mirrored(logical_cpus), **base, **options)
     np.testing.assert_allclose(one.attributions, two.attributions, atol=1e-6)

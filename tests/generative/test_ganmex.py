@@ -9,6 +9,7 @@ import tfx_explain as tx
 from tfx_explain import ganmex
 from tfx_explain.errors import InputError, MismatchError
 from tfx_explain.generative.stargan import GanmexGAN, build_discriminator, build_generator, trunk_sizes
+from tfx_explain.distribute import mirrored
 
 TINY = dict(width=4, res_blocks=1, d_width=4, checkpoint_every=2, sample_every=0, log_every=1, batch_per_class=2)
 
@@ -116,7 +117,7 @@ def test_mirrored_strategy_equals_single_device(tiny_classifier, tiny_data, logi
     config = dict(TINY, epsilon=1e-2)
     one = ganmex.train(tiny_classifier, tiny_data, steps=3, verbose=0, **config)
     two = ganmex.train(tiny_classifier, tiny_data, steps=3, verbose=0,
-                       strategy=tf.distribute.MirroredStrategy(logical_cpus), **config)
+                       strategy=mirrored(logical_cpus), **config)
     for a, b in zip(one.generator.get_weights() + one.gan.discriminator.get_weights(),
                     two.generator.get_weights() + two.gan.discriminator.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)

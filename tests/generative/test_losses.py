@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfx_explain.generative import losses
+from tfx_explain.distribute import mirrored
 
 
 def test_wasserstein_losses():
@@ -56,7 +57,7 @@ def test_l1_and_cross_entropy():
 
 
 def test_global_mean_divides_by_the_global_batch(logical_cpus):
-    strategy = tf.distribute.MirroredStrategy(logical_cpus)
+    strategy = mirrored(logical_cpus)
     values = tf.constant([1.0, 2.0, 3.0, 6.0])
     dist = strategy.experimental_distribute_values_from_function(
         lambda ctx: values[2 * ctx.replica_id_in_sync_group : 2 * ctx.replica_id_in_sync_group + 2])

@@ -4,6 +4,7 @@ import pytest
 from tfx_explain import data
 from tfx_explain.errors import InputError, ModelError
 from tfx_explain.models import build, introspect, load_model, save_model, train_classifier
+from tfx_explain.distribute import mirrored
 
 
 @pytest.mark.parametrize("name, shape, k, params", [
@@ -66,7 +67,7 @@ def test_mirrored_over_two_logical_cpus_equals_default(logical_cpus):
     x, y = data.load("digits", "train")
     x, y = x[:256], y[:256]
     results = []
-    for strategy in (None, tf.distribute.MirroredStrategy(logical_cpus)):
+    for strategy in (None, mirrored(logical_cpus)):
         keras.utils.set_random_seed(7)
         r = train_classifier("mnist_cnn", (x, y), epochs=2, batch_size=32, shuffle=False, dropout=0.0,
                              strategy=strategy, verbose=0, test_data=None, seed=7)
