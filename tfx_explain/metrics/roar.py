@@ -28,11 +28,14 @@ from .fills import fill_name, resolve_fill
 FRACTIONS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 PRESETS = {
     # the paper's classifier training (A.1: 50 epochs); GPU-sized
-    "paper": {"architecture": "mnist_cnn", "epochs": 50, "batch_size": 32, "max_train_per_class": None},
+    "paper": {"architecture": "mnist_cnn", "epochs": 50, "batch_size": 32, "learning_rate": 1e-3,
+              "max_train_per_class": None},
     # a 2-core CPU: the same architecture, fewer epochs and at most 300 training images per class
-    "cpu": {"architecture": "mnist_cnn", "epochs": 5, "batch_size": 32, "max_train_per_class": 300},
+    "cpu": {"architecture": "mnist_cnn", "epochs": 5, "batch_size": 32, "learning_rate": 1e-3,
+            "max_train_per_class": 300},
     # tests and notebooks: seconds per retraining
-    "tiny": {"architecture": "mnist_cnn", "epochs": 2, "batch_size": 32, "max_train_per_class": 60},
+    "tiny": {"architecture": "mnist_cnn", "epochs": 2, "batch_size": 32, "learning_rate": 1e-3,
+             "max_train_per_class": 60},
 }
 
 
@@ -84,7 +87,8 @@ def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test
         fractions: removed fractions t, increasing, in [0, 1].
         fill: what replaces removed features (default the training set's per-channel mean).
         preset: ``"paper"``, ``"cpu"`` or ``"tiny"`` (architecture, epochs, batch size, training cap);
-            ``train_options`` override its entries.
+            ``train_options`` override its entries; ``architecture`` may be a name of
+            :mod:`tfx_explain.models` or a builder ``(input_shape, num_classes) -> keras.Model``.
     Returns:
         :class:`MetricResult` with one AORoarC per pair (higher is better) and extras ``pairs``,
         ``fractions`` and ``accuracy`` (P, T), the ROAR curves.
@@ -146,6 +150,13 @@ def _retrain(train, test, fraction, fill, granularity, settings, seed):
     x_te, y_te, a_te = test
     x_tr = remove_features(x_tr, a_tr, fraction, fill, granularity)
     x_te = remove_features(x_te, a_te, fraction, fill, granularity)
-    result = train_classifier(settings["architecture"], (x_tr, y_tr), epochs=settings["epochs"],
-                              batch_size=settings["batch_size"], test_data=(x_te, y_te), seed=seed, verbose=0)
+    architecture = settings["architecture"]
+    if callable(architecture):  # a builder (input_shape, num_classes) -> uncompiled Keras model
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        architecture = architecture(x_tr.shape[1:], 2)
+    result = train_classifier(architecture, (x_tr, y_tr), epochs=settings["epochs"],
+                              batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
+                              test_data=(x_te, y_te), seed=seed, verbose=0)
     return result.test_accuracy
