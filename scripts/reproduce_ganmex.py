@@ -12,8 +12,11 @@ all``). Each run writes ``<out>/<section>.json`` and ``.md`` (measured beside th
 PNG figures; ``<out>/report.md`` collects them. The paper's numbers are copied from its tables (MNIST rows
 are compared with digits and fashion_mnist, BAM with the composite data: different data, same protocol).
 
-Baselines are the columns of :func:`baseline_columns`: Zero, MDTS and EG (the training distribution of
-the target class), plus Rand (a random target-class training image) in Table 2.
+Baselines are the columns of :func:`baseline_columns`: Zero, MDTS, GAN (a GANMEX generator trained with
+``--ganmex-steps`` against the dataset's classifier, or resumed from ``<out>/<dataset>/ganmex``) and EG (the
+training distribution of the target class), plus Rand (a random target-class training image) in Table 2.
+In Fig. 3 the GAN baseline is regenerated against every randomized classifier with
+``--sanity-ganmex-steps`` (0 keeps the original generator: the paper's "stand-alone" ablation, Fig. 5A).
 """
 from __future__ import annotations
 
@@ -85,12 +88,44 @@ class Context:
     n_scenes: int | None = None
     args: argparse.Namespace | None = None
     out: Path | None = None
+    ganmex: object | None = None
     info: dict = field(default_factory=dict)
 
 
 def baseline_columns(ctx):
-    """{label: baseline} for explain_keras; a trained GANMEX generator joins here as "GAN"."""
-    return {"Zero": "zero", "MDTS": "mdts"}
+    """{label: baseline} for explain_keras: Zero, MDTS and, when trained, the GANMEX generator."""
+    columns = {"Zero": "zero", "MDTS": "mdts"}
+    if ctx.ganmex is not None:
+        columns["GAN"] = ctx.ganmex
+    return columns
+
+
+def train_ganmex(ctx):
+    """Train (or resume from ``<out>/<dataset>/ganmex``) GANMEX against the dataset's classifier and record
+    its target-class success on the explained pairs: argmax f(G(x, c_t)) == c_t."""
+    from tfx_explain import ganmex
+
+    args = ctx.args
+    start = time.time()
+    ctx.ganmex = ganmex.train(ctx.model, ctx.train, steps=args.ganmex_steps, preset=args.ganmex_preset,
+                              out_dir=ctx.out / "ganmex", verbose=0, seed=args.seed)
+    baselines = ctx.ganmex.generate(ctx.x, ctx.target_class)
+    predicted = ctx.model.predict(baselines, batch_size=512, verbose=0).argmax(axis=1)
+    ctx.info["ganmex"] = {"preset": args.ganmex_preset, "steps": args.ganmex_steps,
+                          "seconds (this call; resumed runs skip finished steps)": round(time.time() - start, 1),
+                          "target_success": float((predicted == ctx.target_class).mean()),
+                          "mean_l1_change": float(np.abs(baselines - ctx.x).mean())}
+
+
+def regenerate_ganmex(ctx):
+    """Fig. 3's hook: a GANMEX trained from scratch against the randomized classifier."""
+    from tfx_explain import ganmex
+
+    def regenerate(randomized):
+        return ganmex.train(randomized, ctx.train, steps=ctx.args.sanity_ganmex_steps, preset=ctx.args.ganmex_preset,
+                            verbose=0, seed=ctx.args.seed)
+
+    return regenerate
 
 
 def method_options(args):
@@ -128,9 +163,13 @@ def prepare(name, args):
         co_rep = np.concatenate([co, co])
         ct = np.concatenate([other_object, other_scene])
         masks = np.concatenate([masks_all[rows], masks_all[rows]])
-        return Context(name, model, train, x_rep, co_rep, ct, num_classes, accuracy, masks, n_scenes, args, out)
-    x_rep, co_rep, ct, _ = metrics.expand_targets(x, co, num_classes, args.targets, args.seed)
-    return Context(name, model, train, x_rep, co_rep, ct, num_classes, accuracy, args=args, out=out)
+        ctx = Context(name, model, train, x_rep, co_rep, ct, num_classes, accuracy, masks, n_scenes, args, out)
+    else:
+        x_rep, co_rep, ct, _ = metrics.expand_targets(x, co, num_classes, args.targets, args.seed)
+        ctx = Context(name, model, train, x_rep, co_rep, ct, num_classes, accuracy, args=args, out=out)
+    if args.ganmex_steps > 0:
+        train_ganmex(ctx)
+    return ctx
 
 
 def table1(ctx):
@@ -257,11 +296,14 @@ def fig3(ctx):
     x = ctx.x[: ctx.args.sanity_n]
     co, ct = ctx.original_class[: len(x)], ctx.target_class[: len(x)]
     results = {}
+    regenerated = ctx.args.sanity_ganmex_steps > 0
     for label, baseline in baseline_columns(ctx).items():
+        hook = regenerate_ganmex(ctx) if label == "GAN" and regenerated else None
+        shown = label if label != "GAN" or regenerated else "GAN (not regenerated)"
         for name, method in METHODS.items():
-            results[f"{name} {label}"] = metrics.cascading_randomization(
+            results[f"{name} {shown}"] = metrics.cascading_randomization(
                 ctx.model, x, method=method, baseline=baseline, original_class=co, target_class=ct, data=ctx.train,
-                seed=ctx.args.seed, **method_options(ctx.args).get(method, {}))
+                regenerate_baseline=hook, seed=ctx.args.seed, **method_options(ctx.args).get(method, {}))
     results["EG"] = metrics.cascading_randomization(ctx.model, x, method="expected_gradients", baseline="train",
                                                     original_class=co, target_class=ct, data=ctx.train,
                                                     seed=ctx.args.seed, steps=ctx.args.eg_steps)
@@ -357,6 +399,9 @@ def run(args):
         ctx = prepare(name, args)
         report.append(f"## {name}: classifier test accuracy {ctx.accuracy:.3f} (mnist_cnn, {args.epochs} epochs), "
                       f"{len(ctx.x)} explained one-vs-one pairs\n")
+        if ctx.info:
+            report.append("```\n" + json.dumps(ctx.info, indent=1) + "\n```\n")
+            write_json(ctx.out / "context.json", ctx.info)
         t3 = None
         for section in sections:
             t0 = time.time()
@@ -398,6 +443,10 @@ def parse_args(argv=None):
     p.add_argument("--sanity-n", type=int, default=16, help="samples in the cascading randomization")
     p.add_argument("--roar", action="store_true", help="add the one-vs-one ROAR row to Table 3 (slow)")
     p.add_argument("--roar-preset", default="cpu", choices=tuple(ROAR_PRESETS))
+    p.add_argument("--ganmex-steps", type=int, default=0, help="train GANMEX for the GAN column (0: no GAN)")
+    p.add_argument("--ganmex-preset", default="cpu", help="tfx_explain.ganmex preset (cpu, mnist, reference, ...)")
+    p.add_argument("--sanity-ganmex-steps", type=int, default=0,
+                   help="Fig. 3: retrain GANMEX for this many steps against each randomized classifier (0: keep it)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     parts = [f"table{t.strip()}" for t in args.tables.split(",") if t.strip()]
