@@ -210,8 +210,8 @@ def plot_cascades(results, indices=None, path=None, max_rows=4):
     for label, result in results.items():
         idx = list(range(min(result.maps.shape[1], max_rows))) if indices is None else list(indices)
         for i in idx:
-            limit = plots.symmetric_limit(result.maps[:1, i])[0]
-            row = [("saliency", result.maps[s, i], limit) for s in range(len(result.steps))]
+            limits = plots.symmetric_limit(result.maps[:, i])  # each map on its own scale, as Adebayo et al.
+            row = [("saliency", result.maps[s, i], limits[s]) for s in range(len(result.steps))]
             rows.append([("image", result.baselines[0, i]) if result.baselines is not None else None] + row)
             titles.append(f"{label} #{i}")
         col_titles = col_titles or ["baseline", "orig"] + list(result.steps[1:])
