@@ -118,12 +118,21 @@ def train_ganmex(ctx):
 
 
 def regenerate_ganmex(ctx):
-    """Fig. 3's hook: a GANMEX trained from scratch against the randomized classifier."""
+    """Fig. 3's hook: a GANMEX trained from scratch against the randomized classifier.
+
+    The cascade is seeded, so every method meets the same randomized classifiers: generators are cached by
+    the classifier's weights fingerprint and trained once per randomization step."""
     from tfx_explain import ganmex
+    from tfx_explain.models import introspect
+
+    cache = ctx.info.setdefault("_regenerated", {})
 
     def regenerate(randomized):
-        return ganmex.train(randomized, ctx.train, steps=ctx.args.sanity_ganmex_steps, preset=ctx.args.ganmex_preset,
-                            verbose=0, seed=ctx.args.seed)
+        key = introspect.weights_fingerprint(randomized)
+        if key not in cache:
+            cache[key] = ganmex.train(randomized, ctx.train, steps=ctx.args.sanity_ganmex_steps,
+                                      preset=ctx.args.ganmex_preset, verbose=0, seed=ctx.args.seed)
+        return cache[key]
 
     return regenerate
 
@@ -379,7 +388,7 @@ def fig9(ctx):
             if name == "IG":
                 rows.append([("image", x0[0])] + [("image", b) for b in exp.baselines] + [None])
                 titles.append(f"{label} baseline")
-            rows.append([None] + [("saliency", m, limit) for m in maps])
+            rows.append([("image", x0[0])] + [("saliency", m, limit) for m in maps])  # the input carries the label
             titles.append(f"{name} {label}")
     cols = ["input"] + [str(t) for t in targets] + ["avg"]
     plots.grid(rows, row_titles=titles, col_titles=cols, path=ctx.out / "fig9_targets.png")
@@ -401,7 +410,7 @@ def run(args):
                       f"{len(ctx.x)} explained one-vs-one pairs\n")
         if ctx.info:
             report.append("```\n" + json.dumps(ctx.info, indent=1) + "\n```\n")
-            write_json(ctx.out / "context.json", ctx.info)
+            write_json(ctx.out / "context.json", {k: v for k, v in ctx.info.items() if not k.startswith("_")})
         t3 = None
         for section in sections:
             t0 = time.time()
