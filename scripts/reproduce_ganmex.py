@@ -154,7 +154,7 @@ def prepare(name, args):
     if path.exists() and not args.retrain:
         model = load_model(path)
     else:
-        result = train_classifier("mnist_cnn", train, epochs=args.epochs, batch_size=64, test_data=None,
+        result = train_classifier(args.architecture, train, epochs=args.epochs, batch_size=64, test_data=None,
                                   seed=args.seed, verbose=0)
         model = result.model
         save_model(model, path)
@@ -406,7 +406,7 @@ def run(args):
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         start = time.time()
         ctx = prepare(name, args)
-        report.append(f"## {name}: classifier test accuracy {ctx.accuracy:.3f} (mnist_cnn, {args.epochs} epochs), "
+        report.append(f"## {name}: classifier test accuracy {ctx.accuracy:.3f} ({args.architecture}, {args.epochs} epochs), "
                       f"{len(ctx.x)} explained one-vs-one pairs\n")
         if ctx.info:
             report.append("```\n" + json.dumps(ctx.info, indent=1) + "\n```\n")
@@ -444,6 +444,8 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=100, help="explained test samples per dataset")
     p.add_argument("--targets", default="random", choices=("random", "all"), help="target classes per sample")
     p.add_argument("--epochs", type=int, default=5, help="classifier epochs (the paper: 50)")
+    p.add_argument("--architecture", default="mnist_cnn", help="classifier: mnist_cnn (the paper's MNIST/SVHN "
+                   "net) or cifar_cnn (its CIFAR-10 net, with batch norm)")
     p.add_argument("--retrain", action="store_true", help="retrain the classifier even if one is saved in --out")
     p.add_argument("--ig-steps", type=int, default=200)
     p.add_argument("--eg-steps", type=int, default=200)
