@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 
 from tfx_explain.cli import main
 from tfx_explain.models import save_model
