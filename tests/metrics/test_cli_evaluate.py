@@ -1,6 +1,5 @@
 import json
 
-
 from tfx_explain.cli import main
 from tfx_explain.models import save_model
 
