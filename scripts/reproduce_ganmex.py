@@ -376,13 +376,17 @@ def fig9(ctx):
     x0, c0 = ctx.x[:1], int(ctx.original_class[0])
     targets = np.array([c for c in range(ctx.num_classes) if c != c0])
     x = np.repeat(x0, len(targets), axis=0)
-    rows, titles = [], []
+    rows, titles, spread = [], [], {}
     for label, baseline in baseline_columns(ctx).items():
         for name, method in METHODS.items():
             exp = explain_keras(ctx.model, x, method=method, baseline=baseline, original_class=c0,
                                 target_class=targets, data=ctx.train, seed=ctx.args.seed,
                                 **method_options(ctx.args).get(method, {}))
             maps = exp.heatmaps()
+            # how much the map depends on the target: mean Pearson correlation of each target's map with the
+            # average over targets (1 = the same map whatever the target, the zero-baseline failure of Fig. 9)
+            flat = maps.reshape(len(maps), -1)
+            spread[f"{name} {label}"] = float(np.mean([np.corrcoef(row, flat.mean(axis=0))[0, 1] for row in flat]))
             maps = np.concatenate([maps, maps.mean(axis=0, keepdims=True)])
             limit = plots.symmetric_limit(maps).max()
             if name == "IG":
@@ -392,7 +396,12 @@ def fig9(ctx):
             titles.append(f"{name} {label}")
     cols = ["input"] + [str(t) for t in targets] + ["avg"]
     plots.grid(rows, row_titles=titles, col_titles=cols, path=ctx.out / "fig9_targets.png")
-    return {"markdown": f"Fig. 9 written to {ctx.out}/fig9_targets.png (input class {c0})\n"}
+    table = "| | " + " | ".join(spread) + " |\n|---|" + "---|" * len(spread) + "\n| corr(map, mean map) | " + \
+        " | ".join(f"{v:.3f}" for v in spread.values()) + " |\n"
+    return {"correlation_with_average": spread,
+            "markdown": f"### Fig. 9 — one input (class {c0}) against every target, {ctx.name}: mean correlation of "
+                        f"each target's map with the average map (lower = more target-specific)\n\n{table}\n"
+                        f"Figure: {ctx.out}/fig9_targets.png\n"}
 
 
 def run(args):
