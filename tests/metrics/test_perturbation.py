@@ -142,3 +142,25 @@ def test_bad_arguments_are_named(linear):
         metrics.deletion(model, x, np.ones_like(x), CO, CT, fill="baseline")
     with pytest.raises(InputError, match="target_class"):
         metrics.aopc(model, x, np.ones_like(x), CO, CO, L=3)
+
+
+def test_a_filler_with_a_mask_independent_fill_image_takes_the_fast_path(linear):
+    """The perturbation fillers expose ``fill_image`` and ``mask_dependent = False``; they match a plain callable."""
+    model, w, x = linear
+    attr = np.random.default_rng(9).normal(size=x.shape).astype(np.float32)
+
+    class Half:
+        mask_dependent = False
+        calls = 0
+
+        def fill_image(self, images):
+            return np.full_like(images, 0.5)
+
+        def __call__(self, images, masks):
+            Half.calls += 1
+            return images * (1 - masks) + 0.5 * masks
+
+    fast = metrics.deletion(model, x, attr, CO, CT, score="logit", steps=6, fill=Half())
+    assert Half.calls == 0  # built in one graph from fill_image
+    slow = metrics.deletion(model, x, attr, CO, CT, score="logit", steps=6, fill=lambda im, m: Half()(im, m))
+    np.testing.assert_allclose(fast.values, slow.values, atol=1e-5)

@@ -29,7 +29,7 @@ from ..data import as_images
 from ..errors import InputError
 from ._common import (MetricResult, check_granularity, check_inputs, feature_scores, pearson_rows, resolve_target,
                       spearman_rows)
-from .fills import fill_name, resolve_fill
+from .fills import fill_name, reference_images, resolve_fill
 from .perturbation import score_curve
 
 
@@ -58,13 +58,13 @@ def _single_deltas(target, x, fill_fn, n_features, granularity, batch_size, stra
     from ._common import EVALUATIONS_PER_CALL
 
     base = explained_scores(target.score_fn, x, target.weights, strategy).astype(np.float64)
-    if not hasattr(fill_fn, "reference"):
+    references = reference_images(fill_fn, x)
+    if references is None:
         # a mask-dependent fill: one-hot masks through the generic curve engine, feature by feature order
         eye_ranks = np.broadcast_to(np.arange(n_features, dtype=np.int32), (len(x), n_features))
         cumulative = score_curve(target, x, eye_ranks, np.arange(1, n_features + 1), _OneHotFill(fill_fn), "delete",
                                  granularity, batch_size=batch_size, strategy=strategy, progress=progress)
         return base[:, None] - cumulative
-    references = np.asarray(fill_fn.reference(x), np.float32)
     mask_shape = x.shape[1:3] + ((1,) if granularity == "pixel" else x.shape[3:])
     chunk = batch_size or max(1, min(len(x), EVALUATIONS_PER_CALL // min(n_features, EVALUATIONS_PER_CALL)))
     block = max(1, min(n_features, EVALUATIONS_PER_CALL // chunk))

@@ -122,5 +122,18 @@ def resolve_fill(fill, baselines=None, *, mean=None, sigma=5.0, input_range=(0.0
                      f"{type(fill).__name__}")
 
 
+def reference_images(fill, images):
+    """The replacement image of a mask-independent fill, or None for a fill that depends on the mask.
+
+    Our fills give it as ``reference(images)``; the perturbation fillers (:mod:`tfx_explain.perturbation`)
+    as ``fill_image(images)`` with ``mask_dependent = False``. Both then take the fast in-graph path.
+    """
+    if hasattr(fill, "reference"):
+        return np.asarray(fill.reference(images), np.float32)
+    if hasattr(fill, "fill_image") and getattr(fill, "mask_dependent", True) is False:
+        return np.asarray(fill.fill_image(images), np.float32)
+    return None
+
+
 def fill_name(fill):
     return getattr(fill, "name", None) or getattr(fill, "__name__", type(fill).__name__)

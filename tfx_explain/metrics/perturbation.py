@@ -33,7 +33,7 @@ from ..batching import map_batches, progress_bar
 from ..errors import InputError
 from ._common import (EVALUATIONS_PER_CALL, MetricResult, check_granularity, check_inputs, check_positive_int,
                       descending_ranks, feature_scores, resolve_target)
-from .fills import fill_name, resolve_fill
+from .fills import fill_name, reference_images, resolve_fill
 
 MODES = ("delete", "insert")
 
@@ -136,8 +136,8 @@ def score_curve(target, x, ranks, levels, fill, mode="delete", granularity="elem
     if mode not in MODES:
         raise InputError(f"mode: expected one of {MODES}, got {mode!r}")
     levels = np.asarray(levels, np.int32)
-    if hasattr(fill, "reference"):
-        references = np.asarray(fill.reference(x), np.float32)
+    references = reference_images(fill, x)
+    if references is not None:
         if references.shape != x.shape:
             raise InputError(f"fill: its reference images have shape {references.shape}, expected {x.shape}")
         return _curve_in_graph(target, x, references, ranks, levels, mode, granularity, batch_size, strategy,
