@@ -11,6 +11,7 @@ Scores are ``"probability"`` (the softmax output, as the reference harness used,
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 
@@ -18,6 +19,28 @@ from .errors import InputError, ModelError
 from .models import introspect
 
 SCORES = ("probability", "logit")
+
+
+_CACHE = OrderedDict()  # (id(model), kind, one_vs_one) -> ScoreFunction; holds the model, so ids stay unique
+_CACHE_SIZE = 8
+
+
+def score_function(model, kind="probability", *, probe, one_vs_one=False):
+    """A :class:`ScoreFunction`, reused across calls on the same model so its traced functions are reused.
+
+    The model is checked on ``probe`` every time; only the last few models are kept.
+    """
+    key = (id(model), kind, bool(one_vs_one))
+    cached = _CACHE.get(key)
+    if cached is not None and cached.model is model:
+        introspect.probe_outputs(model, probe)
+        _CACHE.move_to_end(key)
+        return cached
+    fn = ScoreFunction(model, kind, probe=probe, one_vs_one=one_vs_one)
+    _CACHE[key] = fn
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return fn
 
 
 class ScoreFunction:
@@ -35,6 +58,7 @@ class ScoreFunction:
             raise InputError(f"score: expected one of {SCORES}, got {kind!r}")
         self.model = model
         self.kind = kind
+        self._compiled = {}
         outputs = introspect.probe_outputs(model, probe)
         self.num_classes = int(outputs.shape[1])
         bypass = introspect.logits_function(model)
@@ -54,6 +78,17 @@ class ScoreFunction:
             self._log_probability_delta = True
             warnings.warn("score='logit': the softmax of this model cannot be bypassed; using log-probabilities,"
                           " whose one-vs-one deltas equal the logit deltas exactly", stacklevel=3)
+
+    def compiled(self, key, build):
+        """``tf.function(build())``, traced once per key and reused by later calls on this model.
+
+        Keys must name everything the built function captures (steps, windows, shapes, ...).
+        """
+        import tensorflow as tf
+
+        if key not in self._compiled:
+            self._compiled[key] = tf.function(build(), reduce_retracing=True)
+        return self._compiled[key]
 
     def _call_model(self, x):
         return self.model(x, training=False)
@@ -117,19 +152,8 @@ def resolve_classes(original_class, target_class, n, num_classes, predicted):
 
 
 def _as_class_array(value, n, num_classes, name):
+    """An int (broadcast to all samples) or one int per sample, each in [0, num_classes)."""
+    from .data import as_labels
+
     arr = np.asarray(value)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    arr = arr.reshape(-1)
-    if len(arr) != n:
-        raise InputError(f"{name}: expected an int or {n} ints (one per sample), got {len(arr)} values")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise InputError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
-    bad = np.flatnonzero((arr < 0) | (arr >= num_classes))
-    if len(bad):
-        raise InputError(f"{name}: expected ints in [0, {num_classes}), got {int(arr[bad[0]])} at index "
-                         f"{int(bad[0])}")
-    return arr.astype(np.int64)
+    return as_labels(np.full(n, arr) if arr.ndim == 0 else arr.reshape(-1), n, num_classes, name)

@@ -133,7 +133,8 @@ def deeplift(score_fn, x, weights, baselines, *, softmax_rule="path", batch_size
     if softmax_rule not in SOFTMAX_RULES:
         raise InputError(f"softmax_rule: expected one of {SOFTMAX_RULES}, got {softmax_rule!r}")
     _register()
-    out = map_batches(_chunk_fn(score_fn, softmax_rule), [x, baselines, weights], batch_size or 2 * DEFAULT_BATCH,
+    fn = score_fn.compiled(("deeplift", softmax_rule), lambda: _chunk_fn(score_fn, softmax_rule))
+    out = map_batches(fn, [x, baselines, weights], batch_size or 2 * DEFAULT_BATCH,
                       strategy=strategy, progress=progress, desc="deeplift")
     return MethodResult(out, {"softmax_rule": softmax_rule if score_fn.kind == "probability" else "none (logits)"})
 
@@ -160,6 +161,6 @@ def deeplift_multi_reference(score_fn, x, weights, references, *, batch_size=Non
         attr = chunk(x_rep, b_rep, w_rep)
         return tf.reduce_mean(tf.reshape(attr, tf.concat([[c, r], shape], 0)), axis=1)
 
-    out = map_batches(multi, [x, references, weights], batch_size or max(1, DEFAULT_BATCH // max(1, r // 4)),
+    out = map_batches(score_fn.compiled(("deeplift_multi", r), lambda: multi), [x, references, weights], batch_size or max(1, DEFAULT_BATCH // max(1, r // 4)),
                       strategy=strategy, progress=progress, desc="deepshap")
     return MethodResult(out, {"softmax_rule": "path", "references": r})

@@ -82,7 +82,8 @@ def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule="ri
     alphas, coefs = quadrature(steps, rule)
     chunk_size = batch_size or DEFAULT_BATCH
     block = steps_per_block(min(chunk_size, len(x)), len(alphas))
-    fn = _path_chunk(score_fn, alphas, coefs, block)
+    fn = score_fn.compiled(("integrated_gradients", int(steps), rule, block),
+                           lambda: _path_chunk(score_fn, alphas, coefs, block))
     out = map_batches(fn, [x, baselines, weights], chunk_size, strategy=strategy, progress=progress,
                       desc="integrated_gradients")
     return MethodResult(out, {"steps": int(steps), "rule": rule})
