@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from metric_oracles import linear_model
+from .metric_oracles import linear_model
 
 
 @pytest.fixture(scope="module")

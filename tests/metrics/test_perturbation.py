@@ -4,7 +4,7 @@ import pytest
 from tfx_explain import metrics
 from tfx_explain.errors import InputError
 
-from metric_oracles import flip_deltas, linear_model
+from .metric_oracles import flip_deltas, linear_model
 
 CO = np.array([0, 1, 2, 0, 1, 2])
 CT = np.array([1, 2, 0, 2, 0, 1])

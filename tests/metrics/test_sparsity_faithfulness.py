@@ -5,7 +5,7 @@ from scipy.stats import spearmanr
 from tfx_explain import metrics
 from tfx_explain.errors import InputError
 
-from metric_oracles import flip_deltas
+from .metric_oracles import flip_deltas
 
 CO = np.array([0, 1, 2, 0, 1, 2])
 CT = np.array([1, 2, 0, 2, 0, 1])
@@ -85,7 +85,7 @@ def test_faithfulness_matches_the_aix360_loop_and_monotonicity_scipy(linear):
 
 
 def test_random_attributions_are_uncorrelated_on_average():
-    from metric_oracles import linear_model
+    from .metric_oracles import linear_model
 
     rng = np.random.default_rng(9)
     w = rng.normal(size=(256, 2)).astype(np.float32)
