@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from tfx_explain import metrics
+from tfx_explain.errors import InputError
+
+from .metric_oracles import flip_deltas
+
+CO = np.array([0, 1, 2, 0, 1, 2])
+CT = np.array([1, 2, 0, 2, 0, 1])
+
+
+# --- Gini (sparsity) -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [2, 7, 784])
+def test_gini_of_a_one_hot_map_is_one_minus_one_over_n_and_of_a_constant_map_zero(n):
+    one_hot = np.zeros((1, n))
+    one_hot[0, n // 2] = -3.0  # |A| is used: the sign does not matter
+    np.testing.assert_allclose(metrics.gini(one_hot), [1 - 1 / n], atol=1e-12)
+    np.testing.assert_allclose(metrics.gini(np.full((2, n), 0.4)), [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(metrics.gini(np.zeros((1, n))), [0.0])
+
+
+def test_gini_equals_the_mean_absolute_difference_form_and_a_per_sample_loop():
+    """Hurley & Rickard's sorted form equals sum_ij |a_i - a_j| / (2 n sum a) (the Gini coefficient)."""
+    a = np.random.default_rng(0).normal(size=(5, 6, 6, 2))
+    batched = metrics.gini(a)
+    for i in range(5):
+        v = np.abs(a[i]).reshape(-1)
+        pairwise = np.abs(v[:, None] - v[None]).sum() / (2 * len(v) * v.sum())
+        np.testing.assert_allclose(batched[i], pairwise, atol=1e-12)
+        np.testing.assert_allclose(metrics.gini(a[i : i + 1]), batched[i : i + 1], atol=1e-12)
+    assert metrics.sparsity(a).summary()["n"] == 5
+    pixel = metrics.gini(a, granularity="pixel")
+    np.testing.assert_allclose(pixel, metrics.gini(np.abs(a).sum(-1)), atol=1e-12)
+    with pytest.raises(InputError, match="attributions"):
+        metrics.gini(np.array([1.0, np.nan]).reshape(1, 2))
+
+
+# --- faithfulness and monotonicity ----------------------------------------------------------------------
+
+def test_single_feature_deltas_of_a_linear_model_are_closed_form(linear):
+    model, w, x = linear
+    deltas = metrics.single_feature_deltas(model, x, CO, CT, score="logit")
+    np.testing.assert_allclose(deltas, flip_deltas(w, x, CO, CT), atol=1e-5)
+    # a mask-dependent fill (no .reference) gives the same deltas through the generic engine
+    generic = metrics.single_feature_deltas(model, x, CO, CT, score="logit",
+                                            fill=lambda im, m: im * (1 - m) + (1 - im) * m)
+    np.testing.assert_allclose(generic, deltas, atol=1e-5)
+
+
+def test_perfect_attributions_score_one_and_reversed_ones_minus_one(linear):
+    model, w, x = linear
+    d = flip_deltas(w, x, CO, CT)
+    perfect = d.reshape(x.shape)
+    np.testing.assert_allclose(metrics.faithfulness(model, x, perfect, CO, CT, score="logit").values, 1.0, atol=1e-5)
+    np.testing.assert_allclose(metrics.faithfulness(model, x, -perfect, CO, CT, score="logit").values, -1.0, atol=1e-5)
+    # monotonicity ranks |A| against delta^2: the sign of A does not matter, its magnitude does
+    np.testing.assert_allclose(metrics.monotonicity(model, x, -perfect, CO, CT, score="logit").values, 1.0, atol=1e-9)
+    inverse = (1.0 / (np.abs(d) + 1e-3)).reshape(x.shape)
+    np.testing.assert_allclose(metrics.monotonicity(model, x, inverse, CO, CT, score="logit").values, -1.0, atol=1e-9)
+
+
+def test_faithfulness_matches_the_aix360_loop_and_monotonicity_scipy(linear):
+    """AIX360 faithfulness_metric: -corrcoef(A, p(x with x_i := base_i)), one feature at a time."""
+    model, w, x = linear
+    rng = np.random.default_rng(8)
+    attr = rng.normal(size=x.shape).astype(np.float32)
+    base = rng.random(x.shape).astype(np.float32)
+    faith = metrics.faithfulness(model, x, attr, CO, CT, score="logit", fill="baseline", baselines=base).values
+    mono = metrics.monotonicity(model, x, attr, CO, CT, score="logit", fill="baseline", baselines=base).values
+    v = w[:, CO].T - w[:, CT].T
+    for i in range(len(x)):
+        flat, b = x[i].reshape(-1), base[i].reshape(-1)
+        scores = []
+        for j in range(len(flat)):  # the oracle loop, feature by feature
+            altered = flat.copy()
+            altered[j] = b[j]
+            scores.append(altered @ v[i])
+        expected = -np.corrcoef(attr[i].reshape(-1), scores)[0, 1]
+        np.testing.assert_allclose(faith[i], expected, atol=1e-5)
+        delta = flat @ v[i] - np.asarray(scores)
+        np.testing.assert_allclose(mono[i], spearmanr(np.abs(attr[i].reshape(-1)), delta ** 2)[0], atol=1e-6)
+
+
+def test_random_attributions_are_uncorrelated_on_average():
+    from .metric_oracles import linear_model
+
+    rng = np.random.default_rng(9)
+    w = rng.normal(size=(256, 2)).astype(np.float32)
+    model = linear_model(w)
+    x = rng.random((40, 16, 16, 1)).astype(np.float32)
+    deltas = metrics.single_feature_deltas(model, x, 0, 1, score="logit")
+    values = metrics.faithfulness(model, x, rng.normal(size=x.shape), 0, 1, deltas=deltas).values
+    assert abs(values.mean()) < 3 * values.std() / np.sqrt(len(values)) + 0.02
+    assert abs(values.mean()) < 0.05
+
+
+def test_constant_maps_are_undefined_not_zero(linear):
+    model, w, x = linear
+    result = metrics.faithfulness(model, x, np.ones_like(x), CO, CT, score="logit")
+    assert np.all(np.isnan(result.values))
+    assert result.summary()["undefined"] == len(x) and result.summary()["n"] == 0
+    with pytest.raises(InputError, match="deltas"):
+        metrics.monotonicity(model, x, np.ones_like(x), CO, CT, deltas=np.zeros((6, 3)))

@@ -1,0 +1,35 @@
+"""Metrics that judge attributions as the papers define them (ganmex_main.txt §4; ganmex_appendix.txt B, C).
+
+Each metric takes the model, the inputs, the attributions and the classes (and what else it needs), works in
+batches, and returns a :class:`MetricResult` of per-sample values with ``summary()``; ``gini`` returns (N,).
+
+=================================  ====================================================================
+perturbation curve, AOPC           :func:`perturbation_curve`, :func:`aopc` (L = 100), :func:`aopc_all` (C.1)
+deletion / insertion               :func:`deletion`, :func:`insertion` (Petsiuk et al.), pluggable ``fill``
+sparsity                           :func:`gini`, :func:`sparsity` (Chalasani et al.; C.3)
+faithfulness / monotonicity        :func:`faithfulness`, :func:`monotonicity` (C.4)
+inverse localization               :func:`inverse_localization` (§4.1, Table 1), :func:`edge_center_localization` (C.5)
+ROAR (one-vs-one)                  :func:`roar` (C.2)
+cascading randomization            :func:`cascading_randomization` (§4.1, Fig. 3)
+baseline distances                 :func:`class_distances`, :func:`baseline_distance`, :func:`distance_table` (B)
+grid                               :func:`evaluate_grid` -> markdown / CSV / JSON
+=================================  ====================================================================
+"""
+from ._common import MetricResult, summarize
+from .distance import baseline_distance, class_distances, distance_table
+from .faithfulness import faithfulness, monotonicity, single_feature_deltas
+from .fills import BaselineFill, BlurFill, ConstantFill, Fill, FlipFill, resolve_fill
+from .grid import METRICS, GridResult, evaluate_grid, expand_targets, summary_table
+from .localization import edge_center_localization, edge_center_masks, inverse_localization
+from .perturbation import aopc, aopc_all, deletion, insertion, perturbation_curve, score_curve
+from .roar import default_pairs, pair_partners, remove_features, roar
+from .sanity import SanityResult, cascading_randomization, plot_cascades, randomize_layer
+from .sparsity import gini, sparsity
+
+__all__ = ["MetricResult", "summarize", "perturbation_curve", "aopc", "aopc_all", "deletion", "insertion",
+           "score_curve", "Fill", "FlipFill", "ConstantFill", "BlurFill", "BaselineFill", "resolve_fill", "gini",
+           "sparsity", "faithfulness", "monotonicity", "single_feature_deltas", "inverse_localization",
+           "edge_center_localization", "edge_center_masks", "roar", "pair_partners", "default_pairs",
+           "remove_features", "cascading_randomization", "SanityResult", "plot_cascades", "randomize_layer",
+           "class_distances", "baseline_distance", "distance_table", "evaluate_grid", "GridResult",
+           "expand_targets", "summary_table", "METRICS"]

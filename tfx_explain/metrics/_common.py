@@ -1,0 +1,150 @@
+"""Pieces every metric shares: the result type, the explained score, argument checks, feature orderings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data import as_images
+from ..errors import InputError
+from ..models import introspect
+from ..targets import ScoreFunction, class_weights, resolve_classes
+
+GRANULARITIES = ("element", "pixel")
+EVALUATIONS_PER_CALL = 2048  # perturbed images per traced model call (memory bound, as the attribution methods)
+
+
+@dataclass
+class MetricResult:
+    """Per-sample values of one metric plus what it needs to be read.
+
+    Attributes:
+        name: the metric, e.g. ``"aopc_100"``.
+        values: (N,) float64 per-sample values (NaN where the metric is undefined for a sample, e.g. a
+            correlation with a constant map; ROAR gives one value per class pair instead).
+        higher_is_better: the direction of a good attribution.
+        extras: arrays for plots and tables (curves, breakdowns), JSON-able settings under ``"settings"``.
+    """
+
+    name: str
+    values: np.ndarray
+    higher_is_better: bool
+    extras: dict = field(default_factory=dict)
+
+    def summary(self):
+        """Mean, standard deviation, standard error and count over the finite per-sample values."""
+        return summarize(self.values)
+
+    @property
+    def mean(self):
+        return self.summary()["mean"]
+
+    def __repr__(self):
+        s = self.summary()
+        return (f"MetricResult({self.name}: mean={s['mean']:.4g} std={s['std']:.4g} n={s['n']}"
+                f"{' undefined=' + str(s['undefined']) if s['undefined'] else ''})")
+
+
+def summarize(values):
+    """{"mean", "std", "sem", "median", "n", "undefined"} over the finite entries of ``values``."""
+    values = np.asarray(values, np.float64).reshape(-1)
+    finite = values[np.isfinite(values)]
+    n = int(len(finite))
+    if n == 0:
+        return {"mean": float("nan"), "std": float("nan"), "sem": float("nan"), "median": float("nan"), "n": 0,
+                "undefined": int(len(values))}
+    std = float(finite.std(ddof=1)) if n > 1 else 0.0
+    return {"mean": float(finite.mean()), "std": std, "sem": std / np.sqrt(n), "median": float(np.median(finite)),
+            "n": n, "undefined": int(len(values) - n)}
+
+
+@dataclass
+class Target:
+    """The explained scalar S_w = sum_k w_k S_k of a model, resolved once per metric call."""
+
+    score_fn: ScoreFunction
+    weights: np.ndarray  # (N, K)
+    original_class: np.ndarray
+    target_class: np.ndarray | None
+
+
+def resolve_target(model, x, original_class, target_class, score):
+    """Check the model and classes; return the :class:`Target` whose score S_co (or S_co - S_ct) is tracked.
+
+    ``original_class=None`` uses the model's predicted class, as :func:`tfx_explain.explain_keras` does.
+    """
+    introspect.check_model(model)
+    score_fn = ScoreFunction(model, score, probe=x[:1], one_vs_one=target_class is not None)
+    predicted = None
+    if original_class is None:
+        from ..api import predict_scores
+
+        predicted = predict_scores(score_fn, x).argmax(axis=1)
+    co, ct = resolve_classes(original_class, target_class, len(x), score_fn.num_classes, predicted)
+    return Target(score_fn, class_weights(co, ct, score_fn.num_classes), co, ct)
+
+
+def check_inputs(x, attributions, name="attributions"):
+    """Validate images and attributions of the same shape; return float32 arrays."""
+    x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
+    a = np.asarray(attributions.numpy() if hasattr(attributions, "numpy") else attributions)
+    if a.shape != x.shape:
+        raise InputError(f"{name}: expected the inputs' shape {x.shape}, got {a.shape}")
+    a = a.astype(np.float32)
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{name}: expected finite values, got NaN or Inf")
+    return x, a
+
+
+def check_granularity(granularity):
+    if granularity not in GRANULARITIES:
+        raise InputError(f"granularity: expected one of {GRANULARITIES}, got {granularity!r}")
+    return granularity
+
+
+def feature_scores(attributions, granularity):
+    """(N, D) the attribution of each feature: every input element, or every pixel (channels summed)."""
+    n = len(attributions)
+    if granularity == "pixel":
+        return attributions.sum(axis=-1).reshape(n, -1)
+    return attributions.reshape(n, -1)
+
+
+def descending_ranks(scores):
+    """(N, D) int32 rank of each feature in descending order of score: rank 0 is perturbed first.
+
+    Ties keep the lower feature index first (a stable sort), so the order is deterministic.
+    """
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(scores.shape[1])[None], axis=1)
+    return ranks.astype(np.int32)
+
+
+def rank_rows(values):
+    """Average ranks along axis 1 (ties share their mean rank), as scipy.stats.rankdata, vectorised."""
+    from scipy.stats import rankdata
+
+    return rankdata(values, axis=1)
+
+
+def pearson_rows(a, b):
+    """Pearson correlation of each row of a with the same row of b; NaN where a row is constant."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (a * b).sum(axis=1) / np.where(denom > 0, denom, 1.0), np.nan)
+
+
+def spearman_rows(a, b):
+    """Spearman rank correlation per row (Pearson of the average ranks); NaN where a row is constant."""
+    return pearson_rows(rank_rows(a), rank_rows(b))
+
+
+def check_positive_int(value, name):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise InputError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
