@@ -92,7 +92,7 @@ class Inpainter:
         generated = (x2 + 1.0) / 2.0 * (hi - lo) + lo
         return tf.where(masks > 0.5, generated, images)
 
-    def inpaint(self, images, masks, batch_size=64, progress=False):
+    def inpaint(self, images, masks, batch_size=32, progress=False):
         """Fill ``masks == 1`` (one mask per image) and keep every other pixel exactly.
 
         Args:
@@ -307,6 +307,7 @@ def load(path=None):
 
 
 def _load_saved(path):
+    from .generative import contextual_attention  # noqa: F401  - registers the generator's layers
     from .generative.saving import load_models
 
     metadata, models = load_models(path, [GENERATOR])
@@ -359,15 +360,43 @@ def load_tf1_checkpoint(prefix, scope="inpaint_net"):
 
 # ---- quality -------------------------------------------------------------------------------------------
 
+def random_box_masks(n, image_size, box_fraction=0.625, max_delta_fraction=0.4, seed=0):
+    """(n, H, W, 1) held-out hole masks drawn like the training holes: a box of ``box_fraction`` of the
+    image at a uniform position, shrunk by up to ``max_delta_fraction`` / 2 of the box per side."""
+    rng = np.random.default_rng(seed)
+    height, width = image_size
+    bh, bw = max(8, round(box_fraction * height)), max(8, round(box_fraction * width))
+    dh, dw = round(max_delta_fraction * bh) // 2, round(max_delta_fraction * bw) // 2
+    masks = np.zeros((n, height, width, 1), np.float32)
+    for i in range(n):  # n small boxes; a loop is clearer than index arithmetic here
+        top, left = rng.integers(0, height - bh + 1), rng.integers(0, width - bw + 1)
+        sh, sw = rng.integers(0, dh + 1), rng.integers(0, dw + 1)
+        masks[i, top + sh : top + bh - sh, left + sw : left + bw - sw] = 1.0
+    return masks
+
+
+def compare_fillers(images, masks, fillers=("inpaint", "gray", "blur")):
+    """{filler name: :func:`hole_quality`} of each filler on the same holes (``"inpaint"`` = the bundled one;
+    Inpainter objects and other filler specs are accepted)."""
+    from .perturbation.fillers import get_filler
+
+    out = {}
+    for spec in fillers:
+        fill = get_filler(spec)
+        out[spec if isinstance(spec, str) else fill.name] = hole_quality(images, fill(images, masks), masks)
+    return out
+
+
 def hole_quality(images, filled, masks):
     """Mean absolute error and PSNR (dB, peak 1) over the hole pixels only; images in [0, 1]."""
     images, masks = check_images_masks(images, masks)
     filled = np.asarray(filled, np.float32)
     weight = np.broadcast_to(masks, images.shape)
     count = max(float(weight.sum()), 1.0)
-    l1 = float(np.abs(filled - images).__mul__(weight).sum() / count)
-    mse = float(np.square(filled - images).__mul__(weight).sum() / count)
+    l1 = float((np.abs(filled - images) * weight).sum() / count)
+    mse = float((np.square(filled - images) * weight).sum() / count)
     return {"l1": l1, "psnr": float(10.0 * np.log10(1.0 / max(mse, 1e-12)))}
 
 
-__all__ = ["Inpainter", "PRESETS", "train", "load", "load_tf1_checkpoint", "hole_quality", "check_images_masks"]
+__all__ = ["Inpainter", "PRESETS", "train", "load", "load_tf1_checkpoint", "hole_quality", "compare_fillers",
+           "random_box_masks", "check_images_masks", "training_config"]

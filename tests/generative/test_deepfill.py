@@ -230,3 +230,15 @@ def test_train_resumes_exactly(tmp_path, rng):
         np.testing.assert_allclose(a, b, atol=1e-6)
     again = inpainting.load(tmp_path)  # the run directory holds the final inpainter
     assert again.metadata["config"]["cnum"] == 4 and (tmp_path / "checkpoints").exists()
+
+
+def test_cli_evaluates_the_bundled_inpainter_and_requires_an_out_dir(tmp_path, capsys):
+    import json
+
+    from tfx_explain.cli import main
+
+    assert main(["evaluate-inpainter", "--n", "8", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "quality.json").read_text())
+    assert set(report["quality"]) == {"inpaint", "gray", "blur"} and report["n"] == 8
+    assert main(["train-inpainter", "--steps", "1"]) == 2
+    assert "--out" in capsys.readouterr().err

@@ -55,7 +55,15 @@ class Filler:
         return f"{type(self).__name__}()"
 
 
-class Gray(Filler):
+class MaskIndependent(Filler):
+    """A filler whose image f does not depend on the mask. ``reference(images)`` is the name the
+    deletion/insertion metrics look for to build every perturbation level in one TensorFlow function."""
+
+    def reference(self, images):
+        return self.fill_image(np.asarray(images, np.float32))
+
+
+class Gray(MaskIndependent):
     """A constant colour per channel: ``value``, the mean pixel of ``data``, or (default) each image's mean."""
 
     name = "gray"
@@ -80,7 +88,7 @@ class Gray(Filler):
         return f"Gray(value={None if self.value is None else self.value.tolist()})"
 
 
-class Blur(Filler):
+class Blur(MaskIndependent):
     """Gaussian blur over H and W (Fong & Vedaldi's null image; MP uses radius 10 at 224 px).
 
     ``sigma=None`` scales the reference 10 px at 224 to the image height: 10 H / 224 (2.9 px at 64).
@@ -103,7 +111,7 @@ class Blur(Filler):
         return f"Blur(sigma={self.sigma})"
 
 
-class Noise(Filler):
+class Noise(MaskIndependent):
     """Uniform noise over ``input_range``; the value of pixel (i, j, c) depends only on (seed, i, j, c), so
     every image and mask sees the same noise (batched and one-by-one calls agree)."""
 
@@ -122,7 +130,7 @@ class Noise(Filler):
         return f"Noise(seed={self.seed})"
 
 
-class Zero(Filler):
+class Zero(MaskIndependent):
     """All zeros."""
 
     name = "zero"
@@ -137,7 +145,7 @@ class Inpaint(Filler):
     name = "inpaint"
     mask_dependent = True
 
-    def __init__(self, inpainter=None, batch_size=128):
+    def __init__(self, inpainter=None, batch_size=32):
         if inpainter is None:
             from ..inpainting import load
 

@@ -46,7 +46,7 @@ def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, fill
         placement: how the n x n map becomes an H x W heatmap: ``"stretch"`` (default, the paper: a bilinear
             resize of the grid to the image, so cell i sits at (i + 0.5) H / n) or ``"centre"`` (cell i at the
             centre of its window, linear in between; the stretched map is offset by up to p / 2 pixels).
-        batch_size: perturbed images per scoring call (default 256).
+        batch_size: perturbed images per scoring call (default 32).
     Returns:
         attributions (N, H, W, C) with the heatmap split equally over channels, extras ``grid`` (N, n_h, n_w).
     """
