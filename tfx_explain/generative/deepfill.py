@@ -157,7 +157,7 @@ class DeepFillModel(AdversarialModel):
         self.critic_global = build_critic(self.image_size + (3,), d_cnum, (1, 2, 4, 4), "discriminator_global")
         self.critic_local = build_critic(self.box_size + (3,), d_cnum, (1, 2, 4, 8), "discriminator_local")
         self.discount = tf.constant(spatial_discount(*self.box_size, gamma)[None, :, :, None])
-        self.built = True  # the sub-models are built; fit under a strategy must not try to call this model
+        self._mark_built()
 
     def discriminator_variables(self):
         return self.critic_global.trainable_variables + self.critic_local.trainable_variables
