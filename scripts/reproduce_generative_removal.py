@@ -214,7 +214,7 @@ def main():
     parser.add_argument("--out", default="runs/generative_removal")
     parser.add_argument("--inpainter", default="composite")
     parser.add_argument("--sections", default="table1,robustness,localization,deletion")
-    parser.add_argument("--epochs", type=int, default=5, help="classifier training epochs")
+    parser.add_argument("--epochs", type=int, default=4, help="classifier training epochs (BatchNorm statistics need a few)")
     parser.add_argument("--n-table1", type=int, default=600)
     parser.add_argument("--n-robust", type=int, default=8)
     parser.add_argument("--n-local", type=int, default=24, help="held-out and test images each")
@@ -228,18 +228,23 @@ def main():
     train, test, model, accuracy, fill = setup(args)
     results = {"settings": vars(args), "classifier": {"architecture": "cifar_cnn", "test_accuracy": accuracy},
                "inpainter": repr(fill["inpaint"].inpainter), "device": f"CPU, {os.cpu_count()} cores"}
-    if "table1" in sections:
-        results["table1"] = table1(args, test, model, fill)
-    if "robustness" in sections:
-        results["robustness"] = robustness_study(args, test, model, fill)
-    if "localization" in sections or "deletion" in sections:
-        results["localization"], saved, tst = localization_study(args, test, model, fill)
-        if "deletion" in sections:
-            results["deletion_insertion"] = deletion_insertion(args, test, model, fill, saved, tst)
-    results["seconds"] = round(time.time() - start, 1)
     from tfx_explain._io import write_json
 
-    write_json(Path(args.out) / "results.json", results)
+    def record(key, value):  # results are written after every section, so a long run keeps what it did
+        results[key] = value
+        results["seconds"] = round(time.time() - start, 1)
+        write_json(Path(args.out) / "results.json", results)
+        write_tables(args, results)
+
+    if "table1" in sections:
+        record("table1", table1(args, test, model, fill))
+    if "robustness" in sections:
+        record("robustness", robustness_study(args, test, model, fill))
+    if "localization" in sections or "deletion" in sections:
+        localization, saved, tst = localization_study(args, test, model, fill)
+        record("localization", localization)
+        if "deletion" in sections:
+            record("deletion_insertion", deletion_insertion(args, test, model, fill, saved, tst))
     print(write_tables(args, results))
 
 
