@@ -3,8 +3,10 @@
 The target (issue 6): SP-G takes at most 3x the time of SP-gray on the 2-core CPU, because the inpainter is
 called once per chunk of masks, never once per mask. Also timed: SP-G with one inpainter call per mask
 (what batching saves), LIME (ours) against the ``lime`` package on the same model, segments and samples,
-and LIME-G. Times are medians of ``--repeats`` warm calls through ``explain_keras`` (the first call, which
-traces the graphs, is reported separately as "cold").
+and LIME-G. Each entry has medians of ``--repeats`` warm calls, interleaved with its contenders, as wall time
+and as CPU time of the process (the robust measure on a machine shared with other jobs), and the first
+("cold", tracing) call; ``method_*`` call the method with one score function, ``explain_keras_*`` the
+user's door (which also traces the model on every call).
 
     PYTHONPATH=. python scripts/bench_generative_removal.py --out runs/bench_generative_removal.json
 """
@@ -19,17 +21,34 @@ import time
 import numpy as np
 
 
-def timed(fn, repeats):
-    start = time.perf_counter()
+def measure(fn):
+    """(wall seconds, CPU seconds of this process over all its threads) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    cold = time.perf_counter() - start
-    warm = []
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def compare(functions, repeats):
+    """Time each function: one cold call (tracing), then ``repeats`` interleaved rounds of warm calls, so that
+    load from other processes hits every contender alike. CPU time is the robust measure on a shared machine."""
+    out = {name: {"cold": measure(fn)} for name, fn in functions.items()}
+    warm = {name: [] for name in functions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        warm.append(time.perf_counter() - start)
-    return {"cold_s": round(cold, 4), "warm_median_s": round(float(np.median(warm)), 4),
-            "warm_all_s": [round(w, 4) for w in warm]}
+        for name, fn in functions.items():
+            warm[name].append(measure(fn))
+    for name, runs in warm.items():
+        walls, cpus = np.array(runs).T
+        cold_wall, cold_cpu = out[name].pop("cold")
+        out[name] = {"cold_wall_s": round(cold_wall, 3), "cold_cpu_s": round(cold_cpu, 3),
+                     "wall_median_s": round(float(np.median(walls)), 3),
+                     "cpu_median_s": round(float(np.median(cpus)), 3),
+                     "wall_all_s": [round(float(w), 3) for w in walls], "cpu_all_s": [round(float(c), 3) for c in cpus]}
+    return out
+
+
+def ratios(results, numerator, denominator, prefix):
+    for kind in ("cpu_median_s", "wall_median_s", "cold_cpu_s"):
+        results[f"{prefix}_{kind[:-2]}"] = round(results[numerator][kind] / results[denominator][kind], 3)
 
 
 def classifier(name, image_size, num_classes, path):
@@ -72,19 +91,15 @@ def main():
                          "classifier_params": int(model.count_params()), "inpainter": repr(inpainter),
                          "inpainter_params": int(inpainter.generator.count_params()), "repeats": args.repeats,
                          "device": f"CPU, {os.cpu_count()} cores", "platform": platform.platform(),
-                         "tensorflow": tf.__version__,
-                         "note": "method_*: the method function with one score function (steady state); "
-                                 "explain_keras_*: the user's door, which also traces the model per call"}}
-    for name, filler in (("gray", "gray"), ("inpaint", fill)):
-        results[f"method_sp_{name}"] = timed(
-            lambda: sliding_patch(score_fn, x, weights, None, patch=17, stride=3, filler=filler), args.repeats)
-        results[f"explain_keras_sp_{name}"] = timed(
-            lambda: tx.explain_keras(model, x, method="sliding_patch", patch=17, stride=3, filler=filler,
-                                     original_class=0), args.repeats)
-    for kind in ("method", "explain_keras"):
-        for t in ("warm_median_s", "cold_s"):
-            results[f"ratio_{kind}_sp_inpaint_over_gray_{t[:4]}"] = round(
-                results[f"{kind}_sp_inpaint"][t] / results[f"{kind}_sp_gray"][t], 3)
+                         "tensorflow": tf.__version__, "load_average_before": os.getloadavg()}}
+    sp = lambda filler: sliding_patch(score_fn, x, weights, None, patch=17, stride=3, filler=filler)  # noqa: E731
+    door = lambda filler: tx.explain_keras(model, x, method="sliding_patch", patch=17, stride=3,  # noqa: E731
+                                           filler=filler, original_class=0)
+    results.update(compare({"method_sp_gray": lambda: sp("gray"), "method_sp_inpaint": lambda: sp(fill),
+                            "explain_keras_sp_gray": lambda: door("gray"),
+                            "explain_keras_sp_inpaint": lambda: door(fill)}, args.repeats))
+    ratios(results, "method_sp_inpaint", "method_sp_gray", "ratio_sp_inpaint_over_gray")
+    ratios(results, "explain_keras_sp_inpaint", "explain_keras_sp_gray", "ratio_explain_keras_sp_inpaint_over_gray")
     results["target_ratio_at_most"] = 3.0
 
     masks, _ = window_masks((64, 64), (17, 17), (3, 3))
@@ -94,14 +109,10 @@ def main():
         for i in range(len(masks)):
             inpainter.inpaint(images[i : i + 1], masks[i : i + 1])
 
-    results["inpaint_256_masks_batched"] = timed(lambda: inpainter.inpaint(images, masks), 1)
-    results["inpaint_256_masks_one_call_each"] = timed(one_call_per_mask, 1)
+    results.update(compare({"inpaint_256_masks_batched": lambda: inpainter.inpaint(images, masks),
+                            "inpaint_256_masks_one_call_each": one_call_per_mask}, 1))
 
     segments = slic_segments(x, 50, 30.0, 3.0)
-    for name, filler in (("gray", "gray"), ("inpaint", fill)):
-        results[f"method_lime_{name}"] = timed(
-            lambda: lime(score_fn, x, weights, None, segments=segments, num_samples=args.lime_samples,
-                         filler=filler), args.repeats)
     explainer = lime_image.LimeImageExplainer(kernel_width=0.25, random_state=0)
     predict = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
 
@@ -110,13 +121,16 @@ def main():
                                    hide_color=x[0].mean(axis=(0, 1)), top_labels=None, num_samples=args.lime_samples,
                                    batch_size=10, segmentation_fn=lambda _: segments[0], random_seed=0)
 
-    results["lime_package_gray"] = timed(lime_package, args.repeats)
-    results["ratio_lime_package_over_ours_warm"] = round(
-        results["lime_package_gray"]["warm_median_s"] / results["method_lime_gray"]["warm_median_s"], 3)
+    ours = lambda filler: lime(score_fn, x, weights, None, segments=segments,  # noqa: E731
+                               num_samples=args.lime_samples, filler=filler)
+    results.update(compare({"method_lime_gray": lambda: ours("gray"), "method_lime_inpaint": lambda: ours(fill),
+                            "lime_package_gray": lime_package}, args.repeats))
+    ratios(results, "lime_package_gray", "method_lime_gray", "ratio_lime_package_over_ours")
+    results["setup"]["load_average_after"] = os.getloadavg()
     from tfx_explain._io import write_json
 
     write_json(args.out, results)
-    print(json.dumps({k: v for k, v in results.items() if k.startswith("ratio") or k == "setup"}, indent=1))
+    print(json.dumps({k: v for k, v in results.items() if k.startswith("ratio")}, indent=1))
 
 
 if __name__ == "__main__":

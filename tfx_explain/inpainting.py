@@ -75,7 +75,7 @@ class Inpainter:
         height, width, channels = tf.shape(images)[1], tf.shape(images)[2], images.shape[-1]
         lo, hi = self.input_range
         x = (images - lo) / (hi - lo) * 2.0 - 1.0
-        x = tf.tile(x, [1, 1, 1, 3]) if channels == 1 else x[..., :3]
+        x = tf.tile(x, [1, 1, 1, 3]) if channels == 1 else x
         pad_h, pad_w = (-height) % 8, (-width) % 8
         paddings = [[0, 0], [0, pad_h], [0, pad_w], [0, 0]]
         x = tf.pad(x, paddings, mode="SYMMETRIC")
@@ -86,9 +86,7 @@ class Inpainter:
         if self.channel_order == "BGR":
             x2 = x2[..., ::-1]
         x2 = x2[:, :height, :width]
-        x2 = tf.reduce_mean(x2, axis=-1, keepdims=True) if channels == 1 else x2
-        if channels not in (1, 3):  # keep extra channels (alpha) as they are
-            x2 = tf.concat([x2, (images[..., 3:] - lo) / (hi - lo) * 2.0 - 1.0], axis=-1)
+        x2 = tf.reduce_mean(x2, axis=-1, keepdims=True) if channels == 1 else x2  # grey in, grey out
         generated = (x2 + 1.0) / 2.0 * (hi - lo) + lo
         return tf.where(masks > 0.5, generated, images)
 
@@ -108,6 +106,10 @@ class Inpainter:
 
         images, masks = check_images_masks(images, masks)
         channels = images.shape[-1]
+        if channels not in (1, 3):
+            raise InputError(f"images: the inpainter takes grey or RGB images, got {channels} channels")
+        if isinstance(batch_size, bool) or int(batch_size) < 1:
+            raise InputError(f"batch_size: expected a positive int, got {batch_size!r}")
         if channels not in self._traced:  # traces reused across calls; the channel count must stay static
             self._traced[channels] = tf.function(self.inpaint_tensor, reduce_retracing=True)
         fn, out = self._traced[channels], np.empty_like(images)

@@ -173,6 +173,8 @@ def test_bundled_inpainter_fills_composite_holes():
 def test_inpaint_rejects_bad_masks(random_inpainter):
     with pytest.raises(InputError, match="masks"):
         random_inpainter.inpaint(np.zeros((2, 16, 16, 3)), np.zeros((3, 16, 16)))
+    with pytest.raises(InputError, match="grey or RGB"):
+        random_inpainter.inpaint(np.zeros((2, 16, 16, 2)), np.zeros((2, 16, 16)))
     with pytest.raises(InputError, match="image_size"):
         inpainting.training_config("cpu_small", {"image_size": 60})
     with pytest.raises(InputError, match="unknown keys"):

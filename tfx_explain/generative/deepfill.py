@@ -152,7 +152,8 @@ class DeepFillModel(AdversarialModel):
         self.image_size, self.box_size = tuple(image_size), tuple(box_size)
         self.n_critic = int(n_critic)
         self.gamma, self.coarse_alpha, self.l1_alpha, self.ae_alpha = gamma, coarse_alpha, l1_alpha, ae_alpha
-        self.gan_alpha, self.global_wgan_alpha, self.gp_lambda, self.seed = gan_alpha, global_wgan_alpha, gp_lambda, seed
+        self.gan_alpha, self.global_wgan_alpha = gan_alpha, global_wgan_alpha
+        self.gp_lambda, self.seed = gp_lambda, seed
         self.generator = build_generator(cnum)
         self.critic_global = build_critic(self.image_size + (3,), d_cnum, (1, 2, 4, 4), "discriminator_global")
         self.critic_local = build_critic(self.box_size + (3,), d_cnum, (1, 2, 4, 8), "discriminator_local")
@@ -196,8 +197,10 @@ class DeepFillModel(AdversarialModel):
         known = 1.0 - masks
         ae = (self.coarse_alpha * losses.per_example_mean(tf.abs(images - x1) * known)
               + losses.per_example_mean(tf.abs(images - x2) * known)) / losses.per_example_mean(known)
-        g_gan = (self.global_wgan_alpha * losses.wasserstein_generator_loss(self.critic_global(completed, training=True))
-                 + losses.wasserstein_generator_loss(self.critic_local(local(completed), training=True)))
+        global_score = self.critic_global(completed, training=True)
+        local_score = self.critic_local(local(completed), training=True)
+        g_gan = (self.global_wgan_alpha * losses.wasserstein_generator_loss(global_score)
+                 + losses.wasserstein_generator_loss(local_score))
         total = self.gan_alpha * g_gan + self.l1_alpha * l1 + self.ae_alpha * ae
         return total, l1, ae, g_gan
 
