@@ -1,7 +1,7 @@
 """tfx_explain: explain Keras image classifiers with generative models.
 
 The user's door is :func:`explain_keras`; the modules hold the parts: ``data``, ``models``,
-``baselines``, ``attribution``, ``ganmex``, ``metrics``, ``plots``.
+``baselines``, ``attribution``, ``ganmex``, ``perturbation``, ``metrics``, ``plots``.
 """
 import os as _os
 
@@ -9,9 +9,10 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-from . import attribution, baselines, data, distribute, errors, ganmex, models, plots  # noqa: E402
+from . import (attribution, baselines, data, distribute, errors, ganmex, metrics, models,  # noqa: E402
+               perturbation, plots)
 from .api import explain_keras  # noqa: E402
 from .explanation import Explanation  # noqa: E402
 
 __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baselines", "data", "distribute",
-           "errors", "ganmex", "models", "plots"]
+           "errors", "ganmex", "metrics", "models", "perturbation", "plots"]

@@ -32,17 +32,21 @@ def wasserstein_discriminator_loss(real_scores, fake_scores):
     return fake_scores - real_scores
 
 
-def gradient_penalty(critic, real, fake, alpha, epsilon=1e-10, target=1.0):
+def gradient_penalty(critic, real, fake, alpha, epsilon=1e-10, target=1.0, mask=None):
     """WGAN-GP (Gulrajani et al., 2017, Eq. 3), as TF-GAN's ``wasserstein_gradient_penalty``:
     (sqrt(sum_pixels (dD(x_hat)/dx_hat)^2 + epsilon) / target - 1)^2 at x_hat = real + alpha (fake - real),
     alpha ~ U(0, 1) per sample (shape (B, 1, 1, 1)), epsilon 1e-10 inside the square root (ganmex.md §1.6).
+
+    ``mask`` (broadcastable to the images) weights the squared gradient before the sum: DeepFill-v1's
+    "modified WGAN-GP" penalises the gradient on the hole only (neuralgym ``gradients_penalty``).
     """
     x_hat = real + alpha * (fake - real)
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
         scores = critic(x_hat, training=True)
     grads = tape.gradient(scores, x_hat)
-    norm = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(grads, (tf.shape(grads)[0], -1))), axis=1) + epsilon)
+    squared = tf.square(grads) if mask is None else tf.square(grads) * mask
+    norm = tf.sqrt(tf.reduce_sum(tf.reshape(squared, (tf.shape(grads)[0], -1)), axis=1) + epsilon)
     return tf.square(norm / target - 1.0)
 
 

@@ -1,0 +1,27 @@
+"""Perturbation methods with a pluggable filler (generative_feature_removal.txt): SP, LIME and MP, and their
+generative variants SP-G, LIME-G and MP-G with ``filler="inpaint"`` (a DeepFill-v1 inpainter).
+
+=============================  ===========================================================  ===========
+name (``explain_keras``)       method                                                       filler
+=============================  ===========================================================  ===========
+``sliding_patch``              A_i = s(x) - s(x_i), p x p windows at stride s (§3.3)         gray
+``lime``                       SLIC superpixels, N samples, cosine kernel, ridge (§3.4)     gray
+``meaningful_perturbation``    low-res mask, L1 + TV + jitter, 300 Adam steps (§3.5)        blur
+=============================  ===========================================================  ===========
+
+Fillers (``fillers.get_filler``): "gray", "blur", "noise", "zero", "inpaint", an Inpainter, or a callable
+``(images, masks) -> fill``. Each is itself a callable ``(images, masks) -> filled`` that the
+deletion/insertion metrics accept as ``fill``.
+"""
+from ..attribution import register
+from . import fillers
+from .fillers import get_filler
+from .lime import lime
+from .meaningful_perturbation import meaningful_perturbation
+from .sliding_patch import sliding_patch
+
+register("sliding_patch", sliding_patch, baseline="none", gradient=False)
+register("lime", lime, baseline="none", gradient=False)
+register("meaningful_perturbation", meaningful_perturbation, baseline="none", gradient=True)
+
+__all__ = ["fillers", "get_filler", "sliding_patch", "lime", "meaningful_perturbation"]

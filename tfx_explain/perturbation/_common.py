@@ -1,0 +1,100 @@
+"""Pieces the perturbation methods share: batched scoring with one trace per score function, option checks,
+and turning a per-pixel heatmap into (N, H, W, C) attributions."""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..batching import map_batches
+from ..errors import InputError
+
+EVALUATIONS_PER_CALL = 2048  # perturbed images built and scored per chunk (bounds memory)
+SCORE_BATCH = 32  # small chunks run fastest on CPU (cache-resident activations; measured 2-3x vs 256)
+
+_SCORERS = weakref.WeakKeyDictionary()
+
+
+def scorer(score_fn):
+    """A ``tf.function`` of ``S_w(x)`` cached per score function, so repeated chunks reuse one trace."""
+    import tensorflow as tf
+
+    fn = _SCORERS.get(score_fn)
+    if fn is None:
+        ref = weakref.ref(score_fn)  # the cache must not keep the score function alive
+        fn = tf.function(lambda x, w: ref().explained(x, w), reduce_retracing=True)
+        _SCORERS[score_fn] = fn
+    return fn
+
+
+def explained_scores(score_fn, images, weights, batch_size=None, strategy=None):
+    """(N,) S_w of images in chunks of ``batch_size``: ``map_batches`` under a multi-replica strategy, else
+    direct calls of the cached trace (no per-call wrapper to trace)."""
+    batch_size = int(batch_size or SCORE_BATCH)
+    fn = scorer(score_fn)
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return map_batches(fn, [images, weights], batch_size, strategy=strategy, desc="scores")
+    out = np.empty(len(images), np.float32)
+    for start in range(0, len(images), batch_size):
+        stop = min(start + batch_size, len(images))
+        out[start:stop] = fn(images[start:stop], weights[start:stop]).numpy()
+    return out
+
+
+def positive_int(value, name, upper=None):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name}: expected a positive int, got {value!r}")
+    if upper is not None and value > upper:
+        raise InputError(f"{name}: expected at most {upper}, got {value}")
+    return int(value)
+
+
+def positive_float(value, name, allow_zero=False):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected a number, got {value!r}") from None
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise InputError(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} number, got {value}")
+    return value
+
+
+def pair(value, name, upper):
+    """An int or (h, w) pair of positive ints, each at most the image size ``upper`` (H, W)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value), int(value))
+    try:
+        h, w = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected an int or an (h, w) pair, got {value!r}") from None
+    if h < 1 or w < 1 or h > upper[0] or w > upper[1]:
+        raise InputError(f"{name}: expected sizes in [1, image size {tuple(upper)}], got {(h, w)}")
+    return h, w
+
+
+def interpolation_matrix(centres, size):
+    """(size, n) linear interpolation from values at pixel coordinates ``centres`` to pixels 0..size-1,
+    constant beyond the first and last centre (edge clamping)."""
+    n = len(centres)
+    if n == 1:
+        return np.ones((size, 1), np.float64)
+    pixels = np.arange(size, dtype=np.float64)
+    return np.stack([np.interp(pixels, centres, np.eye(n)[k]) for k in range(n)], axis=1)
+
+
+def stretch_centres(n, size):
+    """Centres of n cells stretched over ``size`` pixels: bilinear resizing with half-pixel centres
+    (``tf.image.resize(..., "bilinear")``, skimage ``resize(order=1)`` away from the border)."""
+    return (np.arange(n) + 0.5) * size / n - 0.5
+
+
+def resize_maps(grids, row_centres, col_centres, size):
+    """(N, h, w) -> (N, H, W) separable linear interpolation."""
+    rows = interpolation_matrix(row_centres, size[0])
+    cols = interpolation_matrix(col_centres, size[1])
+    return np.einsum("hi,nij,wj->nhw", rows, grids.astype(np.float64), cols).astype(np.float32)
+
+
+def per_channel(heat, channels):
+    """(N, H, W) heatmap -> (N, H, W, C) attributions whose channel sum is the heatmap (Explanation.heatmaps)."""
+    return np.repeat((heat / channels)[..., None], channels, axis=-1).astype(np.float32)
