@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from . import attribution, baselines, data, distribute, models, plots  # noqa: E402
 from .api import explain_keras  # noqa: E402
 from .explanation import Explanation  # noqa: E402
+from . import counterfactual  # noqa: E402  - registers the "explaingan" and "exaggeration" methods
 
 __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baselines", "data", "distribute",
            "models", "plots"]
