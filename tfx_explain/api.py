@@ -14,7 +14,7 @@ from .distribute import get_strategy
 from .errors import InputError
 from .explanation import Explanation
 from .models import introspect
-from .targets import ScoreFunction, class_weights, resolve_classes
+from .targets import class_weights, resolve_classes, score_function
 
 _COMMON = ("batch_size", "strategy", "progress")
 
@@ -59,7 +59,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
     _check_baseline_options(baseline_options)
-    score_fn = ScoreFunction(model, score, probe=x[:1], one_vs_one=target_class is not None)
+    score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None)
     strategy = get_strategy(strategy) if strategy is not None else None
     predicted = None
     if original_class is None:
@@ -103,12 +103,14 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
 
 def predict_scores(score_fn, x, strategy=None, batch_size=512):
     """(N, K) class scores of the chosen kind, batched."""
-    return map_batches(lambda xc: score_fn.scores(xc), [x], batch_size, strategy=strategy, desc="scores")
+    fn = score_fn.compiled(("scores",), lambda: score_fn.scores)
+    return map_batches(fn, [x], batch_size, strategy=strategy, desc="scores")
 
 
 def explained_scores(score_fn, x, weights, strategy=None, batch_size=512):
     """(N,) the explained scalar S_w at x."""
-    return map_batches(lambda xc, wc: score_fn.explained(xc, wc), [x, weights], batch_size, strategy=strategy,
+    fn = score_fn.compiled(("explained",), lambda: score_fn.explained)
+    return map_batches(fn, [x, weights], batch_size, strategy=strategy,
                        desc="scores")
 
 

@@ -58,7 +58,7 @@ def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="
         batch_size = math.ceil(batch_size / replicas) * replicas
         run = _distributed_runner(fn, strategy, replicas)
     else:
-        run = tf.function(fn, reduce_retracing=True)
+        run = fn if hasattr(fn, "get_concrete_function") else tf.function(fn, reduce_retracing=True)
     outputs, single = [], False
     bar = progress_bar(n, desc, progress, unit="img")
     for start in range(0, n, batch_size):

@@ -11,6 +11,7 @@ Scores are ``"probability"`` (the softmax output, as the reference harness used,
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 
@@ -18,6 +19,28 @@ from .errors import InputError, ModelError
 from .models import introspect
 
 SCORES = ("probability", "logit")
+
+
+_CACHE = OrderedDict()  # (id(model), kind, one_vs_one) -> ScoreFunction; holds the model, so ids stay unique
+_CACHE_SIZE = 8
+
+
+def score_function(model, kind="probability", *, probe, one_vs_one=False):
+    """A :class:`ScoreFunction`, reused across calls on the same model so its traced functions are reused.
+
+    The model is checked on ``probe`` every time; only the last few models are kept.
+    """
+    key = (id(model), kind, bool(one_vs_one))
+    cached = _CACHE.get(key)
+    if cached is not None and cached.model is model:
+        introspect.probe_outputs(model, probe)
+        _CACHE.move_to_end(key)
+        return cached
+    fn = ScoreFunction(model, kind, probe=probe, one_vs_one=one_vs_one)
+    _CACHE[key] = fn
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return fn
 
 
 class ScoreFunction:
@@ -35,6 +58,7 @@ class ScoreFunction:
             raise InputError(f"score: expected one of {SCORES}, got {kind!r}")
         self.model = model
         self.kind = kind
+        self._compiled = {}
         outputs = introspect.probe_outputs(model, probe)
         self.num_classes = int(outputs.shape[1])
         bypass = introspect.logits_function(model)
@@ -54,6 +78,17 @@ class ScoreFunction:
             self._log_probability_delta = True
             warnings.warn("score='logit': the softmax of this model cannot be bypassed; using log-probabilities,"
                           " whose one-vs-one deltas equal the logit deltas exactly", stacklevel=3)
+
+    def compiled(self, key, build):
+        """``tf.function(build())``, traced once per key and reused by later calls on this model.
+
+        Keys must name everything the built function captures (steps, windows, shapes, ...).
+        """
+        import tensorflow as tf
+
+        if key not in self._compiled:
+            self._compiled[key] = tf.function(build(), reduce_retracing=True)
+        return self._compiled[key]
 
     def _call_model(self, x):
         return self.model(x, training=False)

@@ -11,12 +11,12 @@ Summation-to-delta is exact on networks whose non-linearities are element-wise (
 tanh, softplus, ...) and whose other layers are affine in inference mode (dense, conv, average pooling,
 batch norm, dropout). Max pooling keeps its gradient, as in DeepExplain.
 
-The final softmax (``score="probability"``) is not element-wise. With ``softmax_rule="path"`` (default)
-we explain the logits z with output multipliers m_k = int_0^1 dS_w/dz_k(z_b + a (z_x - z_b)) da (a
-64-node Gauss-Legendre integral over the K-dimensional softmax), so sum_k m_k (z_k(x) - z_k(b)) equals
-S_w(x) - S_w(b) and summation-to-delta stays exact. ``softmax_rule="gradient"`` differentiates the
-softmax at the input instead, which is what the reference (DeepExplain with the softmax output) did;
-it does not sum to delta.
+A softmax (``score="probability"``) is not element-wise. With ``softmax_rule="path"`` (default) its
+multiplier is the Jacobian averaged along the straight path between the reference's and the input's
+logits, m = int_0^1 J(z_b + a (z_x - z_b))^T g da (64-node Gauss-Legendre over K dimensions), so
+m . (z_x - z_b) = g . (p_x - p_b) and summation-to-delta stays exact; it works on any Softmax op, also
+one hidden inside a subclassed model. ``softmax_rule="gradient"`` keeps the ordinary softmax gradient,
+which is what the reference (DeepExplain on the softmax output) did; it does not sum to delta.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from ._common import DEFAULT_BATCH, MethodResult
 
 THRESHOLD = 1e-5
 GRADIENT_NAME = "TfxExplainDeepLiftRescale"
+SOFTMAX_GRADIENT_NAME = "TfxExplainDeepLiftSoftmaxPath"
 SOFTMAX_RULES = ("path", "gradient")
 
 
@@ -76,50 +77,54 @@ def _rescale_gradient(op, grad):
     return grad * tf.concat([multiplier, multiplier], axis=0)
 
 
+def _softmax_path_gradient(op, grad, nodes=64):
+    """Softmax rule for a batch [inputs; references]: the gradient averaged along the straight path.
+
+    For p = softmax(z) and upstream gradient g, returns int_0^1 J(z_b + a (z_x - z_b))^T g da (64-node
+    Gauss-Legendre), so that sum_k m_k (z_x - z_b)_k = g . (p(z_x) - p(z_b)): the softmax keeps
+    summation-to-delta like an element-wise Rescale non-linearity.
+    """
+    import tensorflow as tf
+
+    z = op.inputs[0]
+    half = tf.shape(z)[0] // 2
+    z_x, z_b = z[:half], z[half:]
+    g = grad[:half]
+    t, c = np.polynomial.legendre.leggauss(nodes)
+    alphas = tf.constant((t + 1) / 2, z.dtype)
+    coefs = tf.constant(c / 2, z.dtype)
+    p = tf.nn.softmax(z_b[None] + alphas[:, None, None] * (z_x - z_b)[None], axis=-1)  # (nodes, N, K)
+    jtg = p * (g[None] - tf.reduce_sum(p * g[None], axis=-1, keepdims=True))
+    m = tf.tensordot(coefs, jtg, axes=1)
+    return tf.concat([m, tf.zeros_like(m)], axis=0)
+
+
 def _register():
     import tensorflow as tf
 
-    try:
-        tf.RegisterGradient(GRADIENT_NAME)(_rescale_gradient)
-    except KeyError:
-        pass  # already registered (module reloaded)
-
-
-def softmax_path_multipliers(z_x, z_b, weights, nodes=64):
-    """m_k = int_0^1 d(sum_j w_j softmax_j(z))/dz_k at z = z_b + a (z_x - z_b) da, Gauss-Legendre."""
-    import tensorflow as tf
-
-    t, c = np.polynomial.legendre.leggauss(nodes)
-    alphas = tf.constant((t + 1) / 2, z_x.dtype)
-    coefs = tf.constant(c / 2, z_x.dtype)
-    points = z_b[None] + alphas[:, None, None] * (z_x - z_b)[None]  # (nodes, N, K)
-    p = tf.nn.softmax(points, axis=-1)
-    s = tf.reduce_sum(p * weights[None], axis=-1, keepdims=True)  # (nodes, N, 1)
-    grads = p * (weights[None] - s)  # d(w . softmax)/dz = p * (w - w.p)
-    return tf.tensordot(coefs, grads, axes=1)
+    for name, function in ((GRADIENT_NAME, _rescale_gradient), (SOFTMAX_GRADIENT_NAME, _softmax_path_gradient)):
+        try:
+            tf.RegisterGradient(name)(function)
+        except KeyError:
+            pass  # already registered (module reloaded)
 
 
 def _chunk_fn(score_fn, softmax_rule):
     import tensorflow as tf
 
-    use_logits = score_fn.has_logits and (score_fn.kind == "logit" or softmax_rule == "path")
+    overrides = {op: GRADIENT_NAME for op in OVERRIDDEN}
+    if softmax_rule == "path":
+        overrides["Softmax"] = SOFTMAX_GRADIENT_NAME
 
     def chunk(x, b, w):
         both = tf.concat([x, b], axis=0)
-        graph = tf.compat.v1.get_default_graph()
-        with graph.gradient_override_map({op: GRADIENT_NAME for op in OVERRIDDEN}):
-            out = score_fn.logits(both) if use_logits else score_fn.scores(both)
+        with tf.compat.v1.get_default_graph().gradient_override_map(overrides):
+            out = score_fn.scores(both)
         n = tf.shape(x)[0]
-        out_x, out_b = out[:n], out[n:]
-        if use_logits and score_fn.kind == "probability":
-            m = tf.stop_gradient(softmax_path_multipliers(out_x, out_b, w))
-        else:
-            m = w
-        target = tf.reduce_sum(out_x * m)
-        grad = tf.gradients(target, both)[0][:n]
+        grad = tf.gradients(tf.reduce_sum(out[:n] * w), both)[0][:n]
         return grad * (x - b)
 
-    return chunk, use_logits
+    return chunk
 
 
 def deeplift(score_fn, x, weights, baselines, *, softmax_rule="path", batch_size=None, strategy=None,
@@ -128,12 +133,10 @@ def deeplift(score_fn, x, weights, baselines, *, softmax_rule="path", batch_size
     if softmax_rule not in SOFTMAX_RULES:
         raise InputError(f"softmax_rule: expected one of {SOFTMAX_RULES}, got {softmax_rule!r}")
     _register()
-    chunk, use_logits = _chunk_fn(score_fn, softmax_rule)
-    out = map_batches(chunk, [x, baselines, weights], batch_size or 2 * DEFAULT_BATCH, strategy=strategy,
-                      progress=progress, desc="deeplift")
-    rule = "path" if (use_logits and score_fn.kind == "probability") else (
-        "logit" if score_fn.kind == "logit" else "gradient")
-    return MethodResult(out, {"softmax_rule": rule})
+    fn = score_fn.compiled(("deeplift", softmax_rule), lambda: _chunk_fn(score_fn, softmax_rule))
+    out = map_batches(fn, [x, baselines, weights], batch_size or 2 * DEFAULT_BATCH,
+                      strategy=strategy, progress=progress, desc="deeplift")
+    return MethodResult(out, {"softmax_rule": softmax_rule if score_fn.kind == "probability" else "none (logits)"})
 
 
 def deeplift_multi_reference(score_fn, x, weights, references, *, batch_size=None, strategy=None,
@@ -144,7 +147,7 @@ def deeplift_multi_reference(score_fn, x, weights, references, *, batch_size=Non
     estimate with background {b_r} (ganmex_main.txt §2.1).
     """
     _register()
-    chunk, _ = _chunk_fn(score_fn, "path")
+    chunk = _chunk_fn(score_fn, "path")
     n, r = references.shape[:2]
 
     import tensorflow as tf
@@ -158,6 +161,6 @@ def deeplift_multi_reference(score_fn, x, weights, references, *, batch_size=Non
         attr = chunk(x_rep, b_rep, w_rep)
         return tf.reduce_mean(tf.reshape(attr, tf.concat([[c, r], shape], 0)), axis=1)
 
-    out = map_batches(multi, [x, references, weights], batch_size or max(1, DEFAULT_BATCH // max(1, r // 4)),
+    out = map_batches(score_fn.compiled(("deeplift_multi", r), lambda: multi), [x, references, weights], batch_size or max(1, DEFAULT_BATCH // max(1, r // 4)),
                       strategy=strategy, progress=progress, desc="deepshap")
     return MethodResult(out, {"softmax_rule": "path", "references": r})

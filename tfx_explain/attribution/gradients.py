@@ -21,7 +21,8 @@ def saliency(score_fn, x, weights, baselines=None, *, absolute=True, batch_size=
         _, g = explained_gradient(score_fn, xc, wc)
         return tf.abs(g) if absolute else g
 
-    out = map_batches(chunk, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
+    fn = score_fn.compiled(("saliency", absolute), lambda: chunk)
+    out = map_batches(fn, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
                       desc="saliency")
     return MethodResult(out)
 
@@ -33,6 +34,7 @@ def gradient_input(score_fn, x, weights, baselines=None, *, batch_size=None, str
         _, g = explained_gradient(score_fn, xc, wc)
         return xc * g
 
-    out = map_batches(chunk, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
+    fn = score_fn.compiled(("gradient_input",), lambda: chunk)
+    out = map_batches(fn, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
                       desc="gradient_input")
     return MethodResult(out)

@@ -82,7 +82,8 @@ def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule="ri
     alphas, coefs = quadrature(steps, rule)
     chunk_size = batch_size or DEFAULT_BATCH
     block = steps_per_block(min(chunk_size, len(x)), len(alphas))
-    fn = _path_chunk(score_fn, alphas, coefs, block)
+    fn = score_fn.compiled(("integrated_gradients", int(steps), rule, block),
+                           lambda: _path_chunk(score_fn, alphas, coefs, block))
     out = map_batches(fn, [x, baselines, weights], chunk_size, strategy=strategy, progress=progress,
                       desc="integrated_gradients")
     return MethodResult(out, {"steps": int(steps), "rule": rule})
@@ -137,7 +138,8 @@ def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, a
                 out = score_fn.explained(points, w_rep)
             g = tf.reshape(tape.gradient(out, points), tf.concat([[block, c], shape], 0))
             ref_scores = tf.reshape(score_fn.explained(tf.reshape(refs, tf.shape(points)), w_rep), (block, c))
-            return i + 1, acc + tf.tensordot(valid[i], g * diff, axes=1), base + tf.tensordot(valid[i], ref_scores, 1)
+            update = tf.ensure_shape(tf.tensordot(valid[i], g * diff, axes=1), xc.shape)
+            return i + 1, acc + update, base + tf.tensordot(valid[i], ref_scores, 1)
 
         _, total, base = tf.while_loop(lambda i, *_: i < n_blocks, body,
                                        (0, tf.zeros_like(xc), tf.zeros([c], xc.dtype)))

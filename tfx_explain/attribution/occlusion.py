@@ -96,6 +96,7 @@ def occlusion(score_fn, x, weights, baselines, *, window=1, stride=None, batch_s
         _, heat = tf.while_loop(lambda i, _: i < n_blocks, body, (0, tf.zeros_like(xc)))
         return heat / counts_t[None]
 
-    out = map_batches(chunk, [x, baselines, weights], chunk_size, strategy=strategy, progress=progress,
+    fn = score_fn.compiled(("occlusion", shape, window, stride, chunk_size, block), lambda: chunk)
+    out = map_batches(fn, [x, baselines, weights], chunk_size, strategy=strategy, progress=progress,
                       desc="occlusion")
     return MethodResult(out, {"window": window, "stride": stride, "positions": n_pos})

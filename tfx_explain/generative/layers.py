@@ -48,3 +48,19 @@ class SpatialMean(keras.layers.Layer):
 
     def call(self, x):
         return ops.mean(ops.reshape(x, (ops.shape(x)[0], -1)), axis=1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class InverseTanh(keras.layers.Layer):
+    """artanh(scale * x) for x in [-1, 1]; ``scale`` < 1 keeps it finite at the range ends."""
+
+    def __init__(self, scale=0.99, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):
+        y = self.scale * x
+        return 0.5 * ops.log((1.0 + y) / (1.0 - y))
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}

@@ -31,6 +31,10 @@ class AdversarialModel(keras.Model):
         super().__init__(**kwargs)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
 
+    def _mark_built(self):
+        """Subclasses call this once their sub-models exist: fit must not trace ``call`` on a batch dict."""
+        self.built = True
+
     def compile(self, g_optimizer, d_optimizer, **kwargs):  # noqa: D401 - Keras signature
         """Store the generator and discriminator optimizers (keras.io WGAN-GP pattern)."""
         super().compile(**kwargs)
@@ -167,7 +171,8 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
     if out_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq=max(1, int(log_every))))
     dataset = make_dataset(start).take(remaining)
-    history = model.fit(dataset, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=verbose)
+    history = model.fit(dataset, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # batches are drawn per step from (seed, step)
     if manager is not None and (not checkpoint_every or callback.step % checkpoint_every != 0):
         manager.save(checkpoint_number=callback.step)
     if sample_fn is not None and out_dir is not None:

@@ -92,7 +92,8 @@ def train_classifier(model="mnist_cnn", data="digits", *, epochs=10, batch_size=
         model.compile(optimizer=_optimizer(optimizer, learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     start = time.time()
-    history = model.fit(_as_dataset(train, batch_size, shuffle, seed), epochs=int(epochs), verbose=verbose)
+    history = model.fit(_as_dataset(train, batch_size, shuffle, seed), epochs=int(epochs), verbose=verbose,
+                        shuffle=False)  # the dataset is shuffled (seeded) above
     seconds = time.time() - start
     test_accuracy = None
     if test is not None:

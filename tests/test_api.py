@@ -1,0 +1,174 @@
+"""explain_keras: model kinds, bad input, and the Explanation object."""
+import numpy as np
+import pytest
+
+import tfx_explain as tx
+from tfx_explain.errors import InputError, ModelError
+
+
+def _weights(rng):
+    return [rng.normal(size=(3, 3, 1, 4)).astype(np.float32) * 0.5, np.zeros(4, np.float32),
+            rng.normal(size=(64, 3)).astype(np.float32) * 0.3, np.zeros(3, np.float32)]
+
+
+def _sequential(weights):
+    import keras
+
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(3), keras.layers.Softmax()])
+    model.set_weights(weights)
+    return model
+
+
+def _functional(weights):
+    import keras
+
+    inputs = keras.Input((6, 6, 1))
+    h = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+    model.set_weights(weights)
+    return model
+
+
+def _subclassed(weights):
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = keras.layers.Conv2D(4, 3, activation="relu")
+            self.flat = keras.layers.Flatten()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x, training=False):
+            return keras.ops.softmax(self.dense(self.flat(self.conv(x))))
+
+    model = Net()
+    model(np.zeros((1, 6, 6, 1), np.float32))
+    model.set_weights(weights)
+    return model
+
+
+def _tf_keras(weights):
+    import tf_keras
+
+    model = tf_keras.Sequential([tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(6, 6, 1)),
+                                 tf_keras.layers.Flatten(), tf_keras.layers.Dense(3),
+                                 tf_keras.layers.Activation("softmax")])
+    model.set_weights(weights)
+    return model
+
+
+BUILDERS = {"sequential": _sequential, "functional": _functional, "subclassed": _subclassed,
+            "tf_keras": _tf_keras}
+
+
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_every_model_kind_gives_the_same_attributions(kind):
+    rng = np.random.default_rng(0)
+    weights = _weights(rng)
+    x = rng.random((3, 6, 6, 1)).astype(np.float32)
+    reference = _functional(weights)
+    model = BUILDERS[kind](weights)
+    for method, options in [("integrated_gradients", {"steps": 16}), ("deeplift", {}), ("occlusion", {}),
+                            ("saliency", {}), ("deepshap", {"engine": "native"})]:
+        want = tx.explain_keras(reference, x, method=method, original_class=0, target_class=2, **options)
+        got = tx.explain_keras(model, x, method=method, original_class=0, target_class=2, **options)
+        np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5, err_msg=f"{kind} {method}")
+
+
+def test_one_vs_one_logits_of_a_subclassed_softmax_model_use_log_probabilities():
+    rng = np.random.default_rng(1)
+    weights = _weights(rng)
+    x = rng.random((3, 6, 6, 1)).astype(np.float32)
+    with pytest.warns(UserWarning, match="log-probabilities"):
+        got = tx.explain_keras(_subclassed(weights), x, method="integrated_gradients", original_class=0,
+                               target_class=1, score="logit", steps=10)
+    want = tx.explain_keras(_functional(weights), x, method="integrated_gradients", original_class=0,
+                            target_class=1, score="logit", steps=10)
+    np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5)
+    with pytest.raises(ModelError, match="cannot be bypassed"):
+        tx.explain_keras(_subclassed(weights), x, method="saliency", score="logit")
+
+
+def test_default_original_class_is_the_prediction_and_single_image_accepted():
+    rng = np.random.default_rng(2)
+    model = _functional(_weights(rng))
+    x = rng.random((6, 6, 1)).astype(np.float32)
+    e = tx.explain_keras(model, x, method="saliency")
+    assert e.attributions.shape == (1, 6, 6, 1)
+    assert e.original_class[0] == np.asarray(model(x[None])).argmax()
+    assert e.target_class is None
+
+
+@pytest.fixture(scope="module")
+def small():
+    rng = np.random.default_rng(3)
+    return _functional(_weights(rng)), rng.random((4, 6, 6, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"x": np.zeros((6, 6))}, InputError, r"x: expected shape \(N, H, W, C\)"),
+    ({"x": np.zeros((2, 7, 6, 1))}, InputError, "the height differs"),
+    ({"x": np.full((2, 6, 6, 1), np.nan)}, InputError, "NaN or Inf"),
+    ({"target_class": 3}, InputError, r"target_class: expected ints in \[0, 3\), got 3 at index 0"),
+    ({"original_class": [0, 1, 2, -1]}, InputError, "original_class: expected ints"),
+    ({"original_class": 1, "target_class": 1}, InputError, "must differ from original_class"),
+    ({"baseline": np.zeros((3, 6, 6, 1))}, InputError, "baseline: expected shape"),
+    ({"baseline": "median"}, InputError, "baseline: expected one of"),
+    ({"baseline": "mdts"}, InputError, "data: baseline 'mdts' draws from the training data"),
+    ({"method": "lrp"}, InputError, "method: expected one of"),
+    ({"steps": 0}, InputError, "steps: expected a positive int"),
+    ({"windows": 2}, InputError, r"method_options: \['windows'\] are not options"),
+    ({"method": "expected_gradients"}, InputError, "pass baseline='train'"),
+    ({"score": "softmax"}, InputError, "score: expected one of"),
+    ({"method": "occlusion", "window": 9}, InputError, "window: expected"),
+])
+def test_bad_input_raises_one_clear_error_before_work(small, kwargs, error, match):
+    model, x = small
+    kwargs = dict(kwargs)
+    x = kwargs.pop("x", x)
+    with pytest.raises(error, match=match):
+        tx.explain_keras(model, x, **kwargs)
+
+
+def test_a_model_without_gradients_is_refused_for_gradient_methods():
+    import keras
+
+    class Rounding(keras.Model):
+        def call(self, x, training=False):
+            import tensorflow as tf
+
+            logits = tf.stop_gradient(tf.reshape(x, (tf.shape(x)[0], -1))[:, :3])
+            return tf.nn.softmax(logits)
+
+    model = Rounding()
+    x = np.random.default_rng(0).random((2, 6, 6, 1)).astype(np.float32)
+    with pytest.raises(ModelError, match="needs gradients"):
+        tx.explain_keras(model, x, method="integrated_gradients")
+    assert tx.explain_keras(model, x, method="occlusion").attributions.shape == x.shape  # no gradient needed
+
+
+def test_not_a_model_and_not_a_class_vector():
+    import keras
+
+    with pytest.raises(ModelError, match="expected a Keras model"):
+        tx.explain_keras(lambda x: x, np.zeros((1, 6, 6, 1)))
+    conv = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3)])
+    with pytest.raises(ModelError, match="class scores"):
+        tx.explain_keras(conv, np.zeros((1, 6, 6, 1)))
+
+
+def test_explanation_save_load_round_trip_and_plot(small, tmp_path):
+    model, x = small
+    e = tx.explain_keras(model, x, method="integrated_gradients", baseline="blur", target_class=[1, 2, 0, 1],
+                         original_class=[0, 0, 1, 2], steps=8)
+    path = e.save(tmp_path / "exp.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.npz"]
+    back = tx.Explanation.load(path)
+    for field in ("inputs", "baselines", "attributions", "original_class", "target_class", "input_scores",
+                  "baseline_scores"):
+        np.testing.assert_array_equal(getattr(back, field), getattr(e, field))
+    assert back.method == "integrated_gradients" and back.options["steps"] == 8
+    fig = back.plot(path=tmp_path / "exp.png")
+    assert (tmp_path / "exp.png").stat().st_size > 1000 and len(fig.axes) == 12

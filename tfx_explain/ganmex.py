@@ -1,0 +1,264 @@
+"""GANMEX: class-targeted baselines from a StarGAN that has the explained classifier inside it.
+
+The user's door to GANMEX (ganmex_main.txt §3; ganmex_appendix.txt A.2):
+
+    gen = tfx_explain.ganmex.train(classifier, "digits", steps=2000, preset="cpu", out_dir="runs/g")
+    baselines = gen.generate(x, target_class=3)          # x in the classifier's input space
+    explain_keras(classifier, x, baseline=gen, target_class=3, method="integrated_gradients")
+    gen = tfx_explain.ganmex.load("runs/g/generator")
+
+Presets live in :data:`PRESETS`, the one place for per-dataset settings. ``"reference"`` holds the
+authors' final defaults (ganmex.md §1.7 and §5: lambda_cls 1000, lambda_sim 100, lambda_rec 0, Adam
+2e-5 / 1e-4 with betas 0.9 / 0.999 and epsilon 1e-8, one generator and one critic update per step,
+6 images per class per update, the 8.4M-parameter generator); the GPU dataset presets add the paper's
+step counts (A.2: 100k MNIST, 300k SVHN, 400k CIFAR-10). ``"cpu"`` is a small preset for demos, notebooks
+and tests. Every reported number names its preset and device.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import data as data_mod
+from ._io import write_json
+from .batching import map_batches
+from .distribute import get_strategy
+from .errors import InputError, MismatchError
+from .models import introspect
+
+REFERENCE = dict(width=64, res_blocks=6, d_width=64, d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0,
+                 lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 batch_per_class=6, reference_quirks=True, input_skip=False, classifier_as_discriminator=True,
+                 input_range=(0.0, 1.0), seed=0, checkpoint_every=2000, sample_every=2000, log_every=100)
+
+PRESETS = {
+    "reference": dict(REFERENCE),
+    # Dataset presets for GPUs: the paper's step counts (A.2). The MNIST loss weights are the run-directory
+    # hint "mnist_vx_cw100_sw20_rw10" of the reference scripts (ganmex.md §1.7): a hint, not a record.
+    "mnist": dict(REFERENCE, lambda_cls=100.0, lambda_sim=20.0, lambda_rec=10.0, steps=100_000),
+    "svhn": dict(REFERENCE, steps=300_000),
+    "cifar10": dict(REFERENCE, steps=400_000),
+    # Small enough for a 2-core CPU: a quarter of the width, two residual blocks, larger learning rates.
+    "cpu": dict(REFERENCE, width=16, res_blocks=2, d_width=32, g_lr=1e-4, d_lr=2e-4, checkpoint_every=500,
+                sample_every=500, log_every=50),
+}
+
+
+def _config(preset, overrides):
+    if preset not in PRESETS:
+        raise InputError(f"preset: expected one of {tuple(PRESETS)}, got {preset!r}")
+    config = dict(PRESETS[preset])
+    unknown = sorted(set(overrides) - set(config) - {"steps"})
+    if unknown:
+        raise InputError(f"config: unknown GANMEX options {unknown}; expected some of {sorted(config)}")
+    config.update(overrides)
+    config["input_range"] = tuple(float(v) for v in config["input_range"])
+    config.pop("steps", None)
+    return config
+
+
+class Ganmex:
+    """A trained GANMEX generator with its metadata; ``generate`` gives class-targeted baselines."""
+
+    def __init__(self, generator, metadata, gan=None):
+        self.generator = generator
+        self.metadata = metadata
+        self.gan = gan  # the full GanmexGAN when trained in this session (continue training, inspect D)
+
+    @property
+    def num_classes(self):
+        return int(self.metadata["num_classes"])
+
+    @property
+    def image_shape(self):
+        return tuple(self.metadata["image_shape"])
+
+    def check_classifier(self, classifier, allow_mismatch=False):
+        """Raise MismatchError when ``classifier`` is not the one this generator was trained against."""
+        from .generative.saving import check_fingerprint
+
+        check_fingerprint(self.metadata, classifier, allow_mismatch, what="GANMEX generator")
+
+    def generate(self, x, target_class, batch_size=256):
+        """G(x, c_t) mapped back to the classifier's input space: (N, H, W, C) float32.
+
+        Args:
+            x: (N, H, W, C) or (H, W, C) images in the classifier's input space.
+            target_class: an int or one per sample.
+        """
+        x = data_mod.as_images(x, "x")
+        if x.shape[1:] != self.image_shape:
+            raise InputError(f"x: expected images of shape (N, {', '.join(map(str, self.image_shape))}) for this "
+                             f"generator, got {x.shape}")
+        targets = np.asarray(target_class).reshape(-1)
+        if len(targets) == 1:
+            targets = np.full(len(x), targets[0])
+        if len(targets) != len(x) or not np.issubdtype(targets.dtype, np.integer):
+            raise InputError(f"target_class: expected an int or {len(x)} ints, got {np.asarray(target_class)!r}")
+        bad = np.flatnonzero((targets < 0) | (targets >= self.num_classes))
+        if len(bad):
+            raise InputError(f"target_class: expected ints in [0, {self.num_classes}), got {int(targets[bad[0]])} "
+                             f"at index {int(bad[0])}")
+        low, high = self.metadata["input_range"]
+        onehot = np.eye(self.num_classes, dtype=np.float32)[targets]
+        gan_x = (2.0 * (x - low) / (high - low) - 1.0).astype(np.float32)
+        out = map_batches(lambda xc, tc: self.generator([xc, tc], training=False), [gan_x, onehot], batch_size,
+                          desc="ganmex")
+        return (low + (out + 1.0) * 0.5 * (high - low)).astype(np.float32)
+
+    def generate_all(self, x, batch_size=256):
+        """Baselines toward every class: (N, K, H, W, C) (the row of ganmex_appendix Fig. 9)."""
+        x = data_mod.as_images(x, "x")
+        k = self.num_classes
+        flat = self.generate(np.repeat(x, k, axis=0), np.tile(np.arange(k), len(x)), batch_size)
+        return flat.reshape((len(x), k) + x.shape[1:])
+
+    def save(self, path):
+        """Write ``generator.keras`` and ``metadata.json`` into directory ``path`` (atomic)."""
+        from .generative.saving import save_models
+
+        return save_models(path, {"generator": self.generator}, self.metadata)
+
+
+def load(path):
+    """Load a saved GANMEX generator (safe mode: no pickle, only the package's registered layers)."""
+    from .generative.saving import load_models
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"path: no saved GANMEX generator at {path}")
+    if (path / "generator").is_dir() and not (path / "metadata.json").exists():
+        path = path / "generator"  # a training run directory
+    metadata, models = load_models(path, ["generator"])
+    if metadata.get("kind") != "ganmex" or "generator" not in models:
+        raise InputError(f"path: {path} does not hold a GANMEX generator")
+    return Ganmex(models["generator"], metadata)
+
+
+def _classifier_logits(classifier, probe):
+    """The classifier's logits as a function, without modifying it (ganmex.md §1.5: layers[-2] output)."""
+    import tensorflow as tf
+
+    logits = introspect.logits_function(classifier)
+    if logits is not None:
+        return lambda x: logits(x, training=False)
+    outputs = introspect.probe_outputs(classifier, probe)
+    if introspect.looks_like_probabilities(outputs):  # softmax inside a subclassed model: log p has the same CE
+        return lambda x: tf.math.log(tf.maximum(classifier(x, training=False), 1e-30))
+    return lambda x: classifier(x, training=False)
+
+
+def _training_arrays(data, num_classes):
+    resolved = data_mod.resolve(data, "train")
+    if not isinstance(resolved, tuple):  # a tf.data.Dataset of (image, label)
+        xs, ys = [], []
+        for xb, yb in resolved.as_numpy_iterator():
+            xs.append(np.asarray(xb) if np.ndim(xb) == 4 else np.asarray(xb)[None])
+            ys.append(np.asarray(yb).reshape(-1))
+        resolved = (np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int64))
+    images, labels = resolved
+    labels = data_mod.as_labels(labels, len(images), num_classes, "data labels")
+    return images, labels
+
+
+def _check_run_dir(out_dir, record):
+    """Refuse to resume a run directory that was started with another configuration."""
+    path = Path(out_dir) / "ganmex_config.json"
+    record = json.loads(json.dumps(record))  # tuples -> lists, as stored
+    if path.exists():
+        previous = json.loads(path.read_text())
+        if previous != record:
+            changed = sorted(k for k in set(previous) | set(record) if previous.get(k) != record.get(k))
+            raise MismatchError(f"out_dir: {out_dir} holds a GANMEX run with another configuration (differs in "
+                                f"{changed}); use a new out_dir or the same settings to resume")
+    else:
+        write_json(path, record)
+
+
+def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="reference", verbose="auto",
+          class_names=None, **config):
+    """Train GANMEX against ``classifier`` on ``data`` and return a :class:`Ganmex`.
+
+    Args:
+        classifier: the Keras model to explain (Keras 3 or tf_keras); it stays frozen.
+        data: a dataset name, an (images, labels) pair in the classifier's input space, or a tf.data
+            dataset of (image, label); the train split is used (A.2).
+        steps: global training steps (one generator and one critic update each).
+        out_dir: run directory: checkpoints (resumed automatically), TensorBoard logs, sample grids,
+            and the final ``generator/``.
+        strategy: a tf.distribute strategy or its name ("mirrored", "multiworker", "cpu:N"); the global
+            batch (batch_per_class x K per update) is split across replicas.
+        preset: a key of :data:`PRESETS`; ``**config`` overrides any of its entries.
+    """
+    import keras
+
+    from .generative.stargan import GanmexGAN, class_balanced_batches
+    from .generative.training import adam, train_loop
+
+    introspect.check_model(classifier, "classifier")
+    cfg = _config(preset, config)
+    images, labels = None, None
+    probe_shape = introspect.input_shape(classifier)
+    num_classes = None
+    if probe_shape is not None and None not in probe_shape:
+        num_classes = introspect.probe_outputs(classifier, np.zeros((1,) + probe_shape, np.float32)).shape[1]
+    images, labels = _training_arrays(data, num_classes)
+    num_classes = num_classes or introspect.probe_outputs(classifier, images[:1]).shape[1]
+    low, high = cfg["input_range"]
+    if images.min() < low - 1e-6 or images.max() > high + 1e-6:
+        raise InputError(f"data: images must lie in the classifier's input_range {cfg['input_range']}, got "
+                         f"[{images.min():.3g}, {images.max():.3g}]")
+    image_shape = tuple(int(d) for d in images.shape[1:])
+    fingerprint = introspect.weights_fingerprint(classifier)
+    record = {"preset": preset, **cfg, "image_shape": image_shape, "num_classes": int(num_classes),
+              "classifier_fingerprint": fingerprint}
+    if out_dir is not None:
+        _check_run_dir(out_dir, record)
+    strategy = get_strategy(strategy)
+    keras.utils.set_random_seed(int(cfg["seed"]))
+    logits = None if not cfg["classifier_as_discriminator"] else _classifier_logits(classifier, images[:1])
+    with strategy.scope():
+        gan = GanmexGAN(image_shape, num_classes, logits, width=cfg["width"], res_blocks=cfg["res_blocks"],
+                        d_width=cfg["d_width"], d_max_layers=cfg["d_max_layers"], lambda_cls=cfg["lambda_cls"],
+                        lambda_sim=cfg["lambda_sim"], lambda_rec=cfg["lambda_rec"], lambda_gp=cfg["lambda_gp"],
+                        input_range=cfg["input_range"], reference_quirks=cfg["reference_quirks"],
+                        input_skip=cfg["input_skip"])
+        gan.compile(adam(cfg["g_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]),
+                    adam(cfg["d_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]))
+    gan_images = (2.0 * (images - low) / (high - low) - 1.0).astype(np.float32)
+    make_dataset = class_balanced_batches(gan_images, labels, num_classes, int(cfg["batch_per_class"]),
+                                          int(cfg["seed"]))
+    metadata = {"kind": "ganmex", "num_classes": int(num_classes), "image_shape": list(image_shape),
+                "input_range": list(cfg["input_range"]), "gan_range": [-1.0, 1.0], "preset": preset,
+                "config": cfg, "classifier_fingerprint": fingerprint, "class_names": class_names,
+                "trained_steps": int(steps)}
+    generator = Ganmex(gan.generator, metadata, gan=gan)
+    samples = _sample_inputs(images, labels, num_classes)
+    start = time.time()
+    history = train_loop(gan, make_dataset, steps=steps, strategy=strategy, out_dir=out_dir,
+                         checkpoint_every=cfg["checkpoint_every"], sample_every=cfg["sample_every"],
+                         log_every=cfg["log_every"], sample_fn=lambda: sample_grid(generator, samples),
+                         verbose=verbose)
+    metadata["seconds"] = round(time.time() - start, 2)
+    metadata["final_losses"] = {k: float(v[-1]) for k, v in (history or {}).items()}
+    if out_dir is not None:
+        generator.save(Path(out_dir) / "generator")
+    return generator
+
+
+def _sample_inputs(images, labels, num_classes):
+    """One training image per class (the first of each), for the sample grids."""
+    return images[[int(np.flatnonzero(labels == k)[0]) for k in range(num_classes)]]
+
+
+def sample_grid(generator, inputs):
+    """A grid image: row i is input i followed by its baselines toward every class (values in [0, 1])."""
+    baselines = generator.generate_all(inputs)  # (n, K, H, W, C)
+    low, high = generator.metadata["input_range"]
+    rows = np.concatenate([inputs[:, None], baselines], axis=1)
+    rows = (rows - low) / (high - low)
+    n, k1, h, w, c = rows.shape
+    return rows.transpose(0, 2, 1, 3, 4).reshape(n * h, k1 * w, c)
