@@ -34,18 +34,27 @@ MAX_EVAL = 300  # test images used for AOSPC, compatibility and the other per-im
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pairs", nargs="+", default=list(ALL_PAIRS), help="dataset:a,b (b is class 1 / the target)")
+    p.add_argument("--pairs", nargs="*", default=list(ALL_PAIRS), help="dataset:a,b (b is class 1 / the target)")
     p.add_argument("--parts", nargs="+", default=["explaingan", "exaggeration", "bias"],
                    choices=("explaingan", "exaggeration", "bias"))
     p.add_argument("--preset", default="cpu", choices=("paper", "cpu", "tiny"))
     p.add_argument("--eg-steps", type=int, default=1500)
     p.add_argument("--pe-steps", type=int, default=1500)
     p.add_argument("--bins", type=int, default=10)
+    p.add_argument("--eg-set", type=setting, action="append", default=[], metavar="KEY=VALUE",
+                   help="override an ExplainGAN config field (repeatable)")
+    p.add_argument("--pe-set", type=setting, action="append", default=[], metavar="KEY=VALUE",
+                   help="override a Progressive Exaggeration config field (repeatable)")
     p.add_argument("--bias-pair", default="digits:3,8")
     p.add_argument("--out", type=Path, default=Path("runs/counterfactuals"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--summary-only", action="store_true", help="only rebuild summary.md from finished results")
     return p.parse_args(argv)
+
+
+def setting(text):
+    key, value = text.split("=", 1)
+    return key, json.loads(value)
 
 
 def parse_pair(text):
@@ -118,13 +127,15 @@ def run_explaingan(unit_dir, name, a, b, args, data_sets, model):
     clf_train, gan_train, test = data_sets
     start = time.time()
     explainer = cf.train_explaingan(model, gan_train, (0, 1), steps=args.eg_steps, preset=args.preset,
-                                    out_dir=unit_dir / "explaingan", seed=args.seed, verbose=2, sample_every=500)
+                                    out_dir=unit_dir / "explaingan", seed=args.seed, verbose=2, sample_every=500,
+                                    **dict(args.eg_set))
     train_seconds = time.time() - start
     ceiling = M.accuracy(model, *test)
     out = explainer.explain(test[0], classifier=model)
     crossed = np.asarray(model.predict(out["composite"], verbose=0)).argmax(1) != out["predicted"]
     crossed_t = np.asarray(model.predict(out["transformed"], verbose=0)).argmax(1) != out["predicted"]
-    result = {"pair": [name, a, b], "preset": args.preset, "steps": args.eg_steps, "train_seconds": train_seconds,
+    result = {"pair": [name, a, b], "preset": args.preset, "settings": dict(args.eg_set), "steps": args.eg_steps,
+              "train_seconds": train_seconds,
               "ceiling": ceiling, "composite_crossed": float(crossed.mean()),
               "transformed_crossed": float(crossed_t.mean()),
               "mask_sparsity": M.mask_sparsity(out["mask"])["mean_nonzero"],
@@ -179,14 +190,15 @@ def run_exaggeration(unit_dir, name, a, b, args, data_sets, model, features):
     start = time.time()
     explainer = cf.train_exaggeration(model, gan_train, target_class=1, bins=args.bins, steps=args.pe_steps,
                                       preset=args.preset, out_dir=unit_dir / "exaggeration", seed=args.seed,
-                                      verbose=2, sample_every=500)
+                                      verbose=2, sample_every=500, **dict(args.pe_set))
     train_seconds = time.time() - start
     ev = subsample(test, MAX_EVAL, args.seed)
     series = explainer.series(ev[0])
     n, bins = series.shape[:2]
     achieved = np.asarray(model.predict(series.reshape((-1,) + ev[0].shape[1:]), verbose=0))[:, 1].reshape(n, bins)
     requested = np.broadcast_to(explainer.requested(), achieved.shape)
-    result = {"pair": [name, a, b], "preset": args.preset, "steps": args.pe_steps, "bins": bins,
+    result = {"pair": [name, a, b], "preset": args.preset, "settings": dict(args.pe_set), "steps": args.pe_steps,
+              "bins": bins,
               "train_seconds": train_seconds, "compatibility": M.compatibility(requested, achieved, bins=bins),
               "mean_achieved_per_bin": achieved.mean(axis=0).tolist()}
     M.compatibility_plot(requested, achieved, unit_dir / "compatibility.png",
@@ -255,12 +267,12 @@ def run_bias(out_dir, pair, args):
     trainer = make_trainer(name, args.seed)
     neutral_train, _ = M.confound_by_colour(*gan_train, 0.5, seed=args.seed + 1)
     neutral_test, colour_test = M.confound_by_colour(*test, 0.5, seed=args.seed + 2)
-    result = {"pair": [name, a, b], "preset": args.preset, "steps": args.pe_steps}
+    result = {"pair": [name, a, b], "preset": args.preset, "settings": dict(args.pe_set), "steps": args.pe_steps}
     for key, correlation in (("biased", 1.0), ("unbiased", 0.5)):
         model = trainer(*(M.confound_by_colour(*clf_train, correlation, seed=args.seed)[0], clf_train[1]))
         explainer = cf.train_exaggeration(model, neutral_train, target_class=1, bins=args.bins, steps=args.pe_steps,
                                           preset=args.preset, out_dir=out_dir / f"bias_{key}", seed=args.seed,
-                                          verbose=2)
+                                          verbose=2, **dict(args.pe_set))
         present = explainer.generate(neutral_test, explainer.bins - 1)
         absent = explainer.generate(neutral_test, 0)
         result[key] = M.confounding(colour_test, M.colour_attribute(present), M.colour_attribute(absent))
@@ -320,7 +332,7 @@ def write_summary(out):
     lines = ["| pair | steps | train s | ceiling | composites crossed | transformed crossed | mask >0.5 | "
              "subst. composite both (%) | subst. transformed both (%) | AOSPC 0.5/0.7/0.9 (ExplainGAN) | "
              "AOSPC 0.5/0.7/0.9 (saliency) | AOSPC 0.5/0.7/0.9 (occlusion) |", "|" + "---|" * 12]
-    fmt = lambda d: "/".join(f"{v:.3f}" for v in d.values())  # noqa: E731
+    fmt = lambda d: "/".join(f"{d[k]:.3f}" for k in sorted(d, key=float))  # noqa: E731
     for key, r in units.items():
         if key.endswith("explaingan"):
             s = r["substitutability"]
@@ -333,7 +345,7 @@ def write_summary(out):
     for key, r in units.items():
         if key.endswith("exaggeration"):
             c, f = r["compatibility"], r["fid"]
-            fids = "/".join("-" if v is None else f"{v:.2f}" for v in f.values())
+            fids = "/".join("-" if f[k] is None else f"{f[k]:.2f}" for k in ("present", "absent", "overall"))
             lines.append(f"| {key.split('/')[0]} | {r['steps']} | {r['train_seconds']:.0f} | {c['pearson']:.3f} | "
                          f"{c['spearman']:.3f} | {c['mse']:.4f} | {c['in_bin']:.3f} | {fids} | "
                          f"{r['latent_space_closeness']:.3f} | {fmt(r['aospc_saliency'])} |")

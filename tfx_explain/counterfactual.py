@@ -13,6 +13,7 @@ explainer was trained against (weights fingerprint) unless ``allow_mismatch=True
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -175,8 +176,8 @@ def train_explaingan(classifier, data, classes, *, steps, preset="cpu", value_ra
     grid_inputs = np.concatenate([images[predicted == j][:4] for j in (0, 1)])
     build = lambda: eg.build_model(images.shape[1:], cfg, pair_logit, value_range)  # noqa: E731
     model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, lambda m: _explaingan_grid(m, grid_inputs,
-                                                                                             pair_logit))
+                                     sample_every, verbose, seed, lambda m: eg.sample_grid(m, grid_inputs, pair_logit),
+                                     metadata)
     explainer = ExplainGAN(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
                            model.discriminator, history)
     if out_dir is not None:
@@ -210,14 +211,17 @@ def train_exaggeration(classifier, data, *, target_class, bins=10, steps, preset
         raise InputError(f"bins: expected an int >= 2, got {bins!r}")
     cfg = pe.make_config(preset, bins=int(bins), **config)
     target_logit = _ClassifierLogits(classifier, images[:1]).one_vs_rest(target_class)
-    source = pe.bin_index(1.0 / (1.0 + np.exp(-_evaluate(target_logit, images))), cfg.bins)
+    from scipy.special import expit
+
+    source = pe.bin_index(expit(_evaluate(target_logit, images)), cfg.bins)
     metadata = _metadata("exaggeration", classifier, images.shape[1:], value_range, cfg, seed,
                          target_class=target_class, source_bin_counts=np.bincount(source, minlength=cfg.bins))
     make_dataset = pe.bin_dataset(images, source, cfg, seed)
     grid_inputs = images[np.argsort(source)[np.linspace(0, len(images) - 1, 6).astype(int)]]
     build = lambda: pe.build_model(images.shape[1:], cfg, target_logit, value_range)  # noqa: E731
     model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, lambda m: _exaggeration_grid(m, grid_inputs))
+                                     sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
+                                     metadata)
     explainer = Exaggeration(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
                              model.discriminator, history)
     if out_dir is not None:
@@ -234,13 +238,36 @@ def _metadata(kind, classifier, image_shape, value_range, cfg, seed, **extra):
             "classifier_fingerprint": weights_fingerprint(classifier), "tfx_explain": __version__, **extra}
 
 
-def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, sample_every, verbose, seed, grid):
+def _check_resumable(out_dir, metadata):
+    """A run directory resumes only the training it started: same kind, settings, classifier and seed."""
+    from ._io import write_json
+    from .errors import MismatchError
+
+    keys = ("kind", "config", "classifier_fingerprint", "seed", "image_shape", "value_range", "classes",
+            "target_class")
+    started = {k: metadata.get(k) for k in keys}
+    record = out_dir / "training.json"
+    if record.exists():
+        previous = json.loads(record.read_text())
+        changed = sorted(k for k in keys if json.dumps(previous.get(k), sort_keys=True)
+                         != json.dumps(started[k], sort_keys=True, default=str))
+        if changed:
+            raise MismatchError(f"out_dir: {out_dir} holds a run started with other {changed}; resuming it "
+                                "would mix two trainings. Use a new out_dir or delete this one")
+    else:
+        write_json(record, started)
+
+
+def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, sample_every, verbose, seed, grid,
+           metadata):
     import keras
 
     from .distribute import get_strategy
     from .generative.training import train_loop
 
     strategy = get_strategy(strategy)
+    if out_dir is not None:
+        _check_resumable(Path(out_dir), metadata)
     keras.utils.set_random_seed(int(seed))
     with strategy.scope():
         model = build()
@@ -249,36 +276,6 @@ def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, samp
                          checkpoint_every=checkpoint_every, sample_fn=lambda: grid(model),
                          sample_every=sample_every, verbose=verbose)
     return model, {k: [float(v) for v in vals] for k, vals in history.items()}, round(time.time() - start, 2)
-
-
-def _tile(rows):
-    """A list of rows of (H, W, C) images in [0, 1] -> one (rows*H, cols*W, 3) grid."""
-    grid = np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)
-    return np.repeat(grid, 3, axis=-1) if grid.shape[-1] == 1 else grid[..., :3]
-
-
-def _explaingan_grid(model, x, pair_logit):
-    from .generative.explaingan import composite
-    from .generative.layers_counterfactual import select_by_class
-
-    y = (np.asarray(pair_logit(x)) > 0).astype(np.float32)
-    g0, g1, mask = model.generator([x, y], training=False)
-    t = select_by_class(g1, g0, y)
-    c = composite(x, t, mask)
-    lo, hi = model.value_range
-    unit = lambda v: (np.asarray(v) - lo) / (hi - lo)  # noqa: E731
-    m = np.repeat(np.asarray(mask), x.shape[-1], axis=-1)
-    return _tile([np.concatenate([unit(x[i]), unit(t[i]), m[i], unit(c[i])], axis=1)[None] for i in range(len(x))])
-
-
-def _exaggeration_grid(model, x):
-    lo, hi = model.value_range
-    bins = model.config.bins
-    rows = []
-    for xi in x:
-        out, _ = model.generator([np.repeat(xi[None], bins, 0), np.arange(bins, dtype=np.int32)], training=False)
-        rows.append((np.concatenate([xi[None], np.asarray(out)]) - lo) / (hi - lo))
-    return _tile(rows)
 
 
 # --------------------------------------------------------------------------- explainers and loading

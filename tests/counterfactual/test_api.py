@@ -126,3 +126,14 @@ def test_bad_inputs_fail_before_training(digits_model, digits):
         explain_keras(digits_model, x[:2], method="explaingan")
     with pytest.raises(InputError, match="explainer"):
         explain_keras(digits_model, x[:2], method="exaggeration", explainer=object())
+
+
+def test_a_run_directory_resumes_only_its_own_training(tmp_path):
+    meta = {"kind": "exaggeration", "config": {"bins": 4, "f_weight": 1.0}, "classifier_fingerprint": "ab",
+            "seed": 0, "image_shape": [28, 28, 1], "value_range": [0.0, 1.0], "target_class": 8}
+    cf._check_resumable(tmp_path, meta)
+    cf._check_resumable(tmp_path, dict(meta))  # the same training resumes
+    with pytest.raises(MismatchError, match="config"):
+        cf._check_resumable(tmp_path, {**meta, "config": {"bins": 4, "f_weight": 5.0}})
+    with pytest.raises(MismatchError, match="classifier_fingerprint"):
+        cf._check_resumable(tmp_path, {**meta, "classifier_fingerprint": "cd"})

@@ -245,7 +245,7 @@ class ExaggerationModel(AdversarialModel):
         self.generator = build_generator(image_shape, config, value_range)
         self.discriminator = build_discriminator(image_shape, config, value_range)
         self._target_logit = [target_logit]  # a list: keeps Keras from tracking the classifier's weights
-        self.built = True  # the sub-models are built; fit under a strategy must not trace call() on a batch
+        self._mark_built()
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -345,3 +345,14 @@ def bin_dataset(images, source_bins, config, seed):
         return {"x": tf.gather(pool, index), "source": tf.gather(bins_sorted, index), "target": target}
 
     return lambda start: step_dataset(start, batch_fn)
+
+
+def sample_grid(model, x):
+    """A picture for TensorBoard and ``samples/``: per row the query, then I_f(x, c) for every bin c."""
+    lo, hi = model.value_range
+    bins = model.config.bins
+    rows = []
+    for xi in x:
+        out, _ = model.generator([np.repeat(xi[None], bins, 0), np.arange(bins, dtype=np.int32)], training=False)
+        rows.append(list((np.concatenate([xi[None], np.asarray(out)]) - lo) / (hi - lo)))
+    return lc.tile_grid(rows)

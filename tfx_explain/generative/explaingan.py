@@ -290,7 +290,7 @@ class ExplainGANModel(AdversarialModel):
         self.generator = build_explainer(image_shape, config, value_range)
         self.discriminator = build_discriminator(image_shape, config, value_range)
         self._pair_logit = [pair_logit]  # a list: keeps Keras from tracking the classifier's weights
-        self.built = True  # the sub-models are built; fit under a strategy must not trace call() on a batch
+        self._mark_built()
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -368,3 +368,17 @@ def balanced_dataset(images, predicted, batch_size, seed):
         return {"x": x, "y": y}
 
     return lambda start: step_dataset(start, batch_fn)
+
+
+def sample_grid(model, x, pair_logit):
+    """A picture for TensorBoard and ``samples/``: per row input | transformed | mask | composite."""
+    import numpy as np
+
+    y = (np.asarray(pair_logit(x)) > 0).astype(np.float32)
+    g0, g1, mask = model.generator([x, y], training=False)
+    t = lc.select_by_class(g1, g0, y)
+    c = composite(x, t, mask)
+    lo, hi = model.value_range
+    unit = lambda v: (np.asarray(v) - lo) / (hi - lo)  # noqa: E731
+    m = np.repeat(np.asarray(mask), x.shape[-1], axis=-1)
+    return lc.tile_grid([[unit(x[i]), unit(t[i]), m[i], unit(c[i])] for i in range(len(x))])

@@ -273,3 +273,11 @@ def down_strides(size, layers):
         strides.append(s)
         size //= s
     return strides
+
+
+def tile_grid(rows):
+    """Rows of (H, W, C) images in [0, 1] -> one (rows*H, cols*W, 3) picture (training sample grids)."""
+    import numpy as np
+
+    grid = np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)
+    return np.repeat(grid, 3, axis=-1) if grid.shape[-1] == 1 else grid[..., :3]
