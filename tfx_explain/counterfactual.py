@@ -39,11 +39,11 @@ class _ClassifierLogits:
     def __init__(self, classifier, probe):
         import warnings
 
-        from .targets import ScoreFunction
+        from .targets import score_function
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.scores = ScoreFunction(classifier, "logit", probe=probe, one_vs_one=True)
+            self.scores = score_function(classifier, "logit", probe=probe, one_vs_one=True)
         self.num_classes = self.scores.num_classes
 
     def pair(self, a, b):
@@ -317,6 +317,15 @@ class _Explainer:
             models["discriminator"] = self.discriminator
         return save_models(path, models, self.metadata)
 
+    def _traced(self, key, fn):
+        """``tf.function(fn)``, traced once per explainer and reused by later calls (explain_keras calls it often)."""
+        import tensorflow as tf
+
+        cache = self.__dict__.setdefault("_functions", {})
+        if key not in cache:
+            cache[key] = tf.function(fn, reduce_retracing=True)
+        return cache[key]
+
     def _images(self, x):
         from . import data as data_mod
 
@@ -368,6 +377,7 @@ class ExplainGAN(_Explainer):
             t = select_by_class(g1, g0, yc)
             return select_by_class(g0, g1, yc), t, mask, composite(xc, t, mask)
 
+        fn = self._traced("explain", fn) if strategy is None else fn
         recon, t, mask, comp = map_batches(fn, [x, predicted.astype(np.float32)], batch_size, strategy=strategy,
                                            progress=progress, desc="explaingan")
         return {"reconstruction": recon, "transformed": t, "mask": mask, "composite": comp, "predicted": predicted}
@@ -408,7 +418,8 @@ class Exaggeration(_Explainer):
         c = np.broadcast_to(np.asarray(bins, np.int32), (len(x),)).copy()
         if c.min() < 0 or c.max() >= self.bins:
             raise InputError(f"bins: expected ints in [0, {self.bins}), got {c.min()}..{c.max()}")
-        return map_batches(lambda xc, cc: tuple(self.model([xc, cc], training=False)), [x, c], batch_size,
+        fn = self._traced("generate", lambda xc, cc: tuple(self.model([xc, cc], training=False)))
+        return map_batches(fn, [x, c], batch_size,
                            progress=progress, desc="exaggeration")
 
     def series(self, x, *, batch_size=None, progress=False):

@@ -137,3 +137,13 @@ def test_a_run_directory_resumes_only_its_own_training(tmp_path):
         cf._check_resumable(tmp_path, {**meta, "config": {"bins": 4, "f_weight": 5.0}})
     with pytest.raises(MismatchError, match="classifier_fingerprint"):
         cf._check_resumable(tmp_path, {**meta, "classifier_fingerprint": "cd"})
+
+
+def test_training_resumes_from_its_checkpoint(exaggeration, digits_model, digits, pair_test):
+    """The same call on a finished run directory restores the checkpoint and trains no further step."""
+    (x, y), _ = digits
+    explainer, out = exaggeration
+    again = cf.train_exaggeration(digits_model, (x, y), target_class=8, bins=4, steps=2, preset="tiny", out_dir=out,
+                                  verbose=0, batch_size=8)
+    assert again.history == {}
+    np.testing.assert_allclose(again.series(pair_test[0]), explainer.series(pair_test[0]), atol=1e-6)
