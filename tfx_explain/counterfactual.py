@@ -48,7 +48,11 @@ class _ClassifierLogits:
 
     def pair(self, a, b):
         """x -> log F/(1 - F) with F = p_b / (p_a + p_b): class b against class a."""
-        return lambda x: self.scores.scores(x)[:, b] - self.scores.scores(x)[:, a]
+        def logit(x):
+            s = self.scores.scores(x)
+            return s[:, b] - s[:, a]
+
+        return logit
 
     def one_vs_rest(self, t):
         """x -> log f/(1 - f) with f = p_t: z_t - logsumexp_{k != t} z_k."""
@@ -175,9 +179,9 @@ def train_explaingan(classifier, data, classes, *, steps, preset="cpu", value_ra
     make_dataset = eg.balanced_dataset(images, predicted, cfg.batch_size, seed)
     grid_inputs = np.concatenate([images[predicted == j][:4] for j in (0, 1)])
     build = lambda: eg.build_model(images.shape[1:], cfg, pair_logit, value_range)  # noqa: E731
+    grid = lambda m: eg.sample_grid(m, grid_inputs, pair_logit)  # noqa: E731
     model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, lambda m: eg.sample_grid(m, grid_inputs, pair_logit),
-                                     metadata)
+                                     sample_every, verbose, seed, grid, metadata)
     explainer = ExplainGAN(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
                            model.discriminator, history)
     if out_dir is not None:
@@ -202,6 +206,8 @@ def train_exaggeration(classifier, data, *, target_class, bins=10, steps, preset
     Returns:
         An :class:`Exaggeration`.
     """
+    from scipy.special import expit
+
     from .generative import exaggeration as pe
 
     images, _ = _images_and_labels(data)
@@ -211,8 +217,6 @@ def train_exaggeration(classifier, data, *, target_class, bins=10, steps, preset
         raise InputError(f"bins: expected an int >= 2, got {bins!r}")
     cfg = pe.make_config(preset, bins=int(bins), **config)
     target_logit = _ClassifierLogits(classifier, images[:1]).one_vs_rest(target_class)
-    from scipy.special import expit
-
     source = pe.bin_index(expit(_evaluate(target_logit, images)), cfg.bins)
     metadata = _metadata("exaggeration", classifier, images.shape[1:], value_range, cfg, seed,
                          target_class=target_class, source_bin_counts=np.bincount(source, minlength=cfg.bins))
@@ -293,6 +297,7 @@ class _Explainer:
         self.history = history or {}
         self.image_shape = tuple(metadata["image_shape"])
         self.value_range = tuple(metadata["value_range"])
+        self._functions = {}
 
     @property
     def config(self):
@@ -321,10 +326,9 @@ class _Explainer:
         """``tf.function(fn)``, traced once per explainer and reused by later calls (explain_keras calls it often)."""
         import tensorflow as tf
 
-        cache = self.__dict__.setdefault("_functions", {})
-        if key not in cache:
-            cache[key] = tf.function(fn, reduce_retracing=True)
-        return cache[key]
+        if key not in self._functions:
+            self._functions[key] = tf.function(fn, reduce_retracing=True)
+        return self._functions[key]
 
     def _images(self, x):
         from . import data as data_mod
@@ -353,17 +357,21 @@ class ExplainGAN(_Explainer):
         logits = _ClassifierLogits(classifier, x[:1]).pair(*self.classes)
         return (_evaluate(logits, x, batch_size) > 0).astype(np.int64)
 
-    def explain(self, x, predicted=None, *, classifier=None, batch_size=256, strategy=None, progress=False):
+    def explain(self, x, predicted=None, *, classifier=None, allow_mismatch=False, batch_size=256, strategy=None,
+                progress=False):
         """Eq. 4-5 for each image: z = E_y(x); returns a dict of arrays ``reconstruction`` G_y(z),
         ``transformed`` G_{1-y}(z), ``mask`` G_m(z) (N, H, W, 1), ``composite`` C_{1-y}(x), ``predicted`` y.
 
-        ``predicted`` (0/1 per image, the side of the decision) is computed with ``classifier`` if omitted.
+        ``predicted`` (0/1 per image, the side of the decision) is computed with ``classifier`` if omitted;
+        a classifier other than the one trained against is refused unless ``allow_mismatch``.
         """
         from .batching import map_batches
         from .generative.explaingan import composite
         from .generative.layers_counterfactual import select_by_class
 
         x = self._images(x)
+        if classifier is not None:
+            self.check(classifier, allow_mismatch)
         if predicted is None:
             if classifier is None:
                 raise InputError("predicted: pass the 0/1 side of the decision per image, or classifier= to compute it")
@@ -475,9 +483,8 @@ def explaingan_method(score_fn, x, weights, baselines, *, explainer=None, allow_
     mask as an attribution map); extras: transformed image, composite, mask, reconstruction and
     ``counterfactual_class`` (the class the composite is generated to be)."""
     explainer = _as_explainer(explainer, ExplainGAN)
-    explainer.check(score_fn.model, allow_mismatch)
-    out = explainer.explain(x, classifier=score_fn.model, batch_size=batch_size or 256, strategy=strategy,
-                            progress=progress)
+    out = explainer.explain(x, classifier=score_fn.model, allow_mismatch=allow_mismatch, batch_size=batch_size or 256,
+                            strategy=strategy, progress=progress)
     attributions = np.broadcast_to(out["mask"], x.shape).astype(np.float32)
     a, b = explainer.classes
     extras = {**out, "counterfactual_class": np.where(out["predicted"] == 0, b, a).astype(np.int64)}
