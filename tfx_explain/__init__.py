@@ -13,6 +13,7 @@ from . import (attribution, baselines, data, distribute, errors, ganmex, metrics
                perturbation, plots)
 from .api import explain_keras  # noqa: E402
 from .explanation import Explanation  # noqa: E402
+from . import counterfactual  # noqa: E402  - registers the "explaingan" and "exaggeration" methods
 
 __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baselines", "data", "distribute",
-           "errors", "ganmex", "metrics", "models", "perturbation", "plots"]
+           "counterfactual", "errors", "ganmex", "metrics", "models", "perturbation", "plots"]

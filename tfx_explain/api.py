@@ -44,7 +44,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         progress: show a progress bar (True, False, or "auto" on a terminal).
         baseline_options: options of the baseline, e.g. ``{"sigma": 1.0}`` for blur or
             ``{"input_range": (0, 1)}``.
-        allow_mismatch: use a GANMEX generator trained against another classifier.
+        allow_mismatch: use a GANMEX generator (or a counterfactual explainer) trained against another
+            classifier.
         **method_options: the method's own options (e.g. ``steps=200`` for IG, ``window=3`` for occlusion).
 
     Returns:
@@ -77,8 +78,11 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         _check_baseline_form(method, spec.baseline, refs)
     call_baselines = refs.values if isinstance(refs, PointBaselines) else refs
     kwargs = dict(options, batch_size=batch_size, strategy=strategy, progress=progress)
-    if "seed" in inspect.signature(spec.function).parameters:
+    parameters = inspect.signature(spec.function).parameters
+    if "seed" in parameters:
         kwargs.setdefault("seed", seed)
+    if "allow_mismatch" in parameters:  # methods that use a trained explainer check its classifier
+        kwargs["allow_mismatch"] = allow_mismatch
     result = spec.function(score_fn, x, weights, call_baselines, **kwargs)
 
     input_scores = explained_scores(score_fn, x, weights, strategy)
