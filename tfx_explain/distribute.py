@@ -170,5 +170,9 @@ def _configure_coordination(startup_timeout, heartbeat_timeout):
 
 
 def is_multi_worker(strategy):
-    """Whether ``strategy`` spans several workers (its replicas are not all local)."""
-    return strategy is not None and strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)
+    """Whether ``strategy`` spans several workers (a MultiWorkerMirroredStrategy whose replicas are not all local)."""
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    return strategy.num_replicas_in_sync > len(strategy.extended.worker_devices)

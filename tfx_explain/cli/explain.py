@@ -16,12 +16,14 @@ from .ganmex import _parse_settings
 
 
 def _target_class(value):
+    from ..errors import InputError
+
     if value is None or value == "all":
         return value
     try:
         return int(value)
     except ValueError:
-        raise SystemExit(f"tfx-explain explain: error: --target-class: expected 'all' or an int, got {value!r}")
+        raise InputError(f"--target-class: expected 'all' or an int, got {value!r}") from None
 
 
 def register(sub):

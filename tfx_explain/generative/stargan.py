@@ -172,10 +172,9 @@ class GanmexGAN(AdversarialModel):
             else:
                 rec = tf.zeros_like(sim)
             per_example = adv + self.lambda_cls * cls + self.lambda_sim * sim + self.lambda_rec * rec
-            loss = losses.global_mean(per_example)
+            loss = self.g_optimizer.scale_loss(losses.global_mean(per_example))  # scaled only for float16
         variables = self.generator_variables()
-        grads = tape.gradient(self.g_optimizer.scale_loss(loss), variables)  # scaled only for float16
-        self.g_optimizer.apply_gradients(zip(grads, variables))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return {"g_loss": tf.reduce_mean(per_example), "g_adv": tf.reduce_mean(adv), "g_cls": tf.reduce_mean(cls),
                 "g_sim": tf.reduce_mean(sim), "g_rec": tf.reduce_mean(rec)}
 
@@ -190,10 +189,9 @@ class GanmexGAN(AdversarialModel):
                 per_example += self.lambda_cls * cls
             else:  # inert under a frozen classifier (ganmex.md §1.6): logged, not trained
                 cls = losses.softmax_cross_entropy(tf.one_hot(source, self.num_classes), self.class_logits(x))
-            loss = losses.global_mean(per_example)
+            loss = self.d_optimizer.scale_loss(losses.global_mean(per_example))
         variables = self.discriminator_variables()
-        grads = tape.gradient(self.d_optimizer.scale_loss(loss), variables)
-        self.d_optimizer.apply_gradients(zip(grads, variables))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         d_loss = per_example if self.standalone else per_example + self.lambda_cls * cls
         return {"d_loss": tf.reduce_mean(d_loss), "d_adv": tf.reduce_mean(adv), "d_gp": tf.reduce_mean(gp),
                 "d_cls": tf.reduce_mean(cls)}

@@ -176,7 +176,8 @@ class _Job:
         before = workers.snapshot(out_dir, worker) if worker.count > 1 else {}
         total = int(ds.cardinality())
         bar = _Progress(total if total >= 0 else None, progress, worker)
-        counts = dict(images=0, rows=0, computed=0, skipped=0, recomputed=0, busy=0.0)
+        counts = dict(images=0, rows=0, computed=0, skipped=0, recomputed=0, busy=0.0, computed_images=0,
+                      computed_rows=0)
         start = time.perf_counter()
         beat = (workers.Heartbeat(out_dir, worker, max(0.2, timeout / 6)) if worker.count > 1
                 else contextlib.nullcontext())
@@ -234,8 +235,8 @@ class _Job:
             "has_baselines": arrays["baselines"] is not None, "files": files})
         counts["busy"] += time.perf_counter() - began
         counts["computed"] += 1
-        counts["computed_images"] = counts.get("computed_images", 0) + len(x)
-        counts["computed_rows"] = counts.get("computed_rows", 0) + len(arrays["rows"])
+        counts["computed_images"] += len(x)
+        counts["computed_rows"] += len(arrays["rows"])
         counts["rows"] += len(arrays["rows"])
 
     def _entries(self, shards_dir, n_shards, worker):
@@ -270,7 +271,7 @@ class _Progress:
 
     def update(self, n, counts):
         self.done += n
-        rate = counts.get("computed_images", 0) / counts["busy"] if counts["busy"] else 0.0
+        rate = counts["computed_images"] / counts["busy"] if counts["busy"] else 0.0
         if self.bar is not None:
             self.bar.update(n)
             self.bar.set_postfix_str(f"{rate:.1f} img/s computed, {counts['skipped']} shards kept")
