@@ -8,6 +8,7 @@ as the uninterrupted run would, and one replica and several replicas see the sam
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -203,4 +204,6 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
         callback.save_samples()
     if private is not None:
         shutil.rmtree(private, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the last worker out removes the shared parent
+            private.parent.rmdir()
     return history.history
