@@ -9,9 +9,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-from . import attribution, baselines, data, distribute, models, plots, scale  # noqa: E402
+from . import attribution, baselines, data, distribute, errors, ganmex, models, plots, scale  # noqa: E402
 from .api import explain_keras  # noqa: E402
 from .explanation import Explanation  # noqa: E402
 
 __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baselines", "data", "distribute",
-           "models", "plots", "scale"]
+           "errors", "ganmex", "models", "plots", "scale"]

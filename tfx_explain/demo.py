@@ -20,7 +20,7 @@ from ._io import write_json
 from .api import explain_keras
 from .models import load_model, save_model, train_classifier
 
-DEMO_STEPS = 1500
+DEMO_STEPS = 800
 METHODS = (("integrated_gradients", "IG"), ("deeplift", "DeepLIFT"))
 BASELINES = (("zero", "Zero"), ("mdts", "MDTS"), ("ganmex", "GANMEX"))
 
@@ -62,7 +62,7 @@ def figure_fig9(model, gen, image, label, train, path):
     targets = np.array([k for k in range(gen.num_classes) if k != label])
     x = np.repeat(image[None], len(targets), axis=0)
     maps = one_vs_one_maps(model, gen, x, np.full(len(targets), label), targets, train)
-    rows = [[("image", img) for img in maps["integrated_gradients", "ganmex"].baselines]]
+    rows = [[("image", img) for img in maps[METHODS[0][0], "ganmex"].baselines]]
     titles = ["GANMEX baseline"]
     for (method, baseline), e in maps.items():
         heat = e.heatmaps()
@@ -83,7 +83,7 @@ def figure_fig2(model, gen, x, original, targets, train, path):
     for i in range(len(x)):
         row = [("image", x[i])]
         for baseline, _ in BASELINES:
-            row.append(("image", maps["integrated_gradients", baseline].baselines[i]))
+            row.append(("image", maps[METHODS[0][0], baseline].baselines[i]))
             for method, _ in METHODS:
                 h = heat[method, baseline][i]
                 row.append(("saliency", h, plots.symmetric_limit(h[None])[0]))
@@ -92,12 +92,12 @@ def figure_fig2(model, gen, x, original, targets, train, path):
                       path=path)
 
 
-def run(out_dir="tfx_explain_demo", steps=DEMO_STEPS, verbose="auto"):
+def run(out_dir="tfx_explain_demo", steps=DEMO_STEPS, classifier_epochs=30, verbose="auto"):
     """Train or reuse everything, write both figures and ``summary.json``; returns the summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    model, accuracy = classifier(out_dir)
+    model, accuracy = classifier(out_dir, epochs=classifier_epochs)
     (xt, yt), (x, y) = data.load("digits", "train"), data.load("digits", "test")
     if accuracy is None:
         accuracy = float((model.predict(x, verbose=0).argmax(1) == y).mean())

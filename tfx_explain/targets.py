@@ -162,19 +162,8 @@ def resolve_classes(original_class, target_class, n, num_classes, predicted):
 
 
 def _as_class_array(value, n, num_classes, name):
+    """An int (broadcast to all samples) or one int per sample, each in [0, num_classes)."""
+    from .data import as_labels
+
     arr = np.asarray(value)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    arr = arr.reshape(-1)
-    if len(arr) != n:
-        raise InputError(f"{name}: expected an int or {n} ints (one per sample), got {len(arr)} values")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise InputError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
-    bad = np.flatnonzero((arr < 0) | (arr >= num_classes))
-    if len(bad):
-        raise InputError(f"{name}: expected ints in [0, {num_classes}), got {int(arr[bad[0]])} at index "
-                         f"{int(bad[0])}")
-    return arr.astype(np.int64)
+    return as_labels(np.full(n, arr) if arr.ndim == 0 else arr.reshape(-1), n, num_classes, name)

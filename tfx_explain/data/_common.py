@@ -70,16 +70,16 @@ def as_labels(labels, n, num_classes=None, name="labels"):
         arr = arr.argmax(axis=1)
     arr = arr.reshape(-1)
     if len(arr) != n:
-        raise InputError(f"{name}: expected {n} labels, got {len(arr)}")
+        raise InputError(f"{name}: expected {n} labels (one per sample), got {len(arr)}")
     if not np.issubdtype(arr.dtype, np.integer):
         if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
         else:
             raise InputError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
-    if len(arr) and arr.min() < 0:
-        raise InputError(f"{name}: expected non-negative class indices, got {int(arr.min())}")
-    if num_classes is not None and len(arr) and arr.max() >= num_classes:
-        i = int(np.argmax(arr >= num_classes))
-        raise InputError(f"{name}: expected ints in [0, {num_classes}), got {int(arr[i])} at index {i}")
+    upper = num_classes if num_classes is not None else np.iinfo(np.int64).max
+    bad = np.flatnonzero((arr < 0) | (arr >= upper))
+    if len(bad):
+        expected = f"ints in [0, {num_classes})" if num_classes is not None else "non-negative ints"
+        raise InputError(f"{name}: expected {expected}, got {int(arr[bad[0]])} at index {int(bad[0])}")
     return arr

@@ -48,8 +48,9 @@ def build_generator(image_shape, num_classes, width=64, res_blocks=6, reference_
     """G(x, c): images in [-1, 1] and a one-hot target (N, K) -> images in [-1, 1] (tanh).
 
     ``input_skip=True`` (not in the reference; used by the small CPU preset) adds the input to the
-    pre-tanh output, tanh(h + artanh(0.99 x)), so the generator starts near the identity and a short run
-    spends its steps on the class change rather than on learning to copy the input.
+    pre-tanh output, tanh(h + artanh(0.99 x)), with the last conv initialised to zero, so the generator
+    starts as the identity and a short run spends its steps on the class change rather than on learning
+    to copy the input.
     """
     h, w, channels = image_shape
     if h % 4 or w % 4:
@@ -72,9 +73,12 @@ def build_generator(image_shape, num_classes, width=64, res_blocks=6, reference_
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="valid", use_bias=False, name=f"up{i}")(x)
         x = _norm_relu(x, f"up{i}")
         x = layers.Cropping2D(1, name=f"up{i}_crop")(x)
-    x = _conv(x, channels, 7, 1, 3, "out")
-    if input_skip:
+    if input_skip:  # zero-initialised last conv: G starts as (almost) the identity, 0.99 x
+        x = layers.ZeroPadding2D(3, name="out_pad")(x)
+        x = layers.Conv2D(channels, 7, padding="valid", use_bias=False, kernel_initializer="zeros", name="out")(x)
         x = layers.Add(name="input_skip")([x, InverseTanh(name="input_artanh")(image)])
+    else:
+        x = _conv(x, channels, 7, 1, 3, "out")
     out = layers.Activation("tanh", name="tanh", dtype="float32")(x)  # float32 under mixed precision too
     return keras.Model([image, target], out, name="generator")
 
@@ -119,7 +123,7 @@ class GanmexGAN(AdversarialModel):
 
     def __init__(self, image_shape, num_classes, classifier_logits=None, *, width=64, res_blocks=6, d_width=64,
                  d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0, lambda_rec=0.0, lambda_gp=10.0,
-                 input_range=(0.0, 1.0), reference_quirks=True, input_skip=False, **kwargs):
+                 input_range=(0.0, 1.0), reference_quirks=True, input_skip=False, d_steps=1, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
         self.standalone = classifier_logits is None
@@ -133,6 +137,7 @@ class GanmexGAN(AdversarialModel):
         # The reference builds the reconstruction pass even at lambda_rec = 0 (ganmex.md §1.6); it adds
         # nothing to the loss or the gradients then, so we skip it.
         self.compute_reconstruction = self.lambda_rec > 0
+        self.d_steps = int(d_steps)  # critic updates per generator update (reference: 1, TF-GAN upstream: 5)
         self._mark_built()
 
     def call(self, inputs, training=False):
@@ -155,8 +160,10 @@ class GanmexGAN(AdversarialModel):
     def train_step(self, batch):
         # 1. Generator update on its own batch: translate to random targets (Eq. 9).
         g = self._generator_step(batch["x_g"], batch["c_g"], batch["t_g"])
-        # 2. Critic update on a fresh batch: WGAN-GP (+ D_cls on real images when stand-alone).
-        d = self._discriminator_step(batch["x_d"], batch["c_d"], batch["t_d"], batch["alpha"])
+        # 2. Critic update(s), each on a fresh batch: WGAN-GP (+ D_cls on real images when stand-alone).
+        for k in range(self.d_steps):  # critic batches are stacked on axis 1; axis 0 is split across replicas
+            d = self._discriminator_step(batch["x_d"][:, k], batch["c_d"][:, k], batch["t_d"][:, k],
+                                         batch["alpha"][:, k])
         return self.record(**g, **d)
 
     def _generator_step(self, x, source, target):
@@ -197,11 +204,11 @@ class GanmexGAN(AdversarialModel):
                 "d_cls": tf.reduce_mean(cls)}
 
 
-def class_balanced_batches(images, labels, num_classes, per_class, seed):
-    """``make_dataset(start_step)`` for :func:`train_loop`: two class-balanced batches per step.
+def class_balanced_batches(images, labels, num_classes, per_class, seed, d_steps=1):
+    """``make_dataset(start_step)`` for :func:`train_loop`: class-balanced batches for one step.
 
-    Each step holds ``per_class`` images of every class for the generator update and another such batch
-    for the critic update (the reference zips one dataset per class and pulls a fresh batch per update,
+    Each step holds ``per_class`` images of every class for the generator update and ``d_steps`` more such
+    batches for the critic updates (the reference zips one dataset per class and pulls a fresh batch per update,
     ganmex.md §1.2, §1.7), random targets drawn uniformly over all K classes, the source included
     (ganmex.md §1.8), and the gradient-penalty mixing weights. Every draw depends only on (seed, step).
     """
@@ -230,9 +237,10 @@ def class_balanced_batches(images, labels, num_classes, per_class, seed):
 
     def batch_fn(step):
         x_g, c_g = draw(step, 0)
-        x_d, c_d = draw(step, 1)
+        critic = [draw(step, 10 + k) for k in range(d_steps)]
         return {"x_g": x_g, "c_g": c_g, "t_g": stateless_ints((batch,), seed, step, 2, num_classes),
-                "x_d": x_d, "c_d": c_d, "t_d": stateless_ints((batch,), seed, step, 3, num_classes),
-                "alpha": stateless_uniform((batch, 1, 1, 1), seed, step, 4)}
+                "x_d": tf.stack([x for x, _ in critic], axis=1), "c_d": tf.stack([c for _, c in critic], axis=1),
+                "t_d": stateless_ints((batch, d_steps), seed, step, 3, num_classes),
+                "alpha": stateless_uniform((batch, d_steps, 1, 1, 1), seed, step, 4)}
 
     return lambda start: step_dataset(start, batch_fn)

@@ -1,0 +1,35 @@
+"""How well class-targeted baselines meet GANMEX's three requirements (ganmex_main.txt §3.1):
+the baseline belongs to the target class, is realistic, and is close to the input.
+
+- :func:`target_success`: the classifier assigns c_t to the baseline (requirement 1).
+- :func:`colour_preservation`: on colored datasets, the baseline keeps the input's colour channel
+  (the mode constraint of ganmex_main.txt §5, Fig. 5B).
+- :func:`baseline_distance`: ||x - baseline||_2 per sample (requirement 3; Table 2 averages it).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def target_success(model, baselines, target_class, batch_size=256):
+    """Per sample, whether ``argmax model(baseline) == target_class``; returns (per_sample bool, rate)."""
+    predicted = np.asarray(model.predict(baselines, batch_size=batch_size, verbose=0)).argmax(axis=1)
+    hits = predicted == np.asarray(target_class)
+    return hits, float(hits.mean()) if len(hits) else float("nan")
+
+
+def dominant_channel(images):
+    """The colour channel holding most of each image's intensity: (N,) ints."""
+    return np.asarray(images).reshape(len(images), -1, images.shape[-1]).sum(axis=1).argmax(axis=1)
+
+
+def colour_preservation(inputs, baselines):
+    """Per sample, whether the baseline's dominant channel is the input's; returns (per_sample bool, rate)."""
+    same = dominant_channel(inputs) == dominant_channel(baselines)
+    return same, float(same.mean()) if len(same) else float("nan")
+
+
+def baseline_distance(inputs, baselines):
+    """||x - baseline||_2 per sample (Euclidean, in the classifier's input space, ganmex_appendix B)."""
+    diff = (np.asarray(inputs, np.float64) - np.asarray(baselines, np.float64)).reshape(len(inputs), -1)
+    return np.sqrt((diff ** 2).sum(axis=1))
