@@ -10,10 +10,10 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 from . import (attribution, baselines, data, distribute, errors, ganmex, metrics, models,  # noqa: E402
-               perturbation, plots)
+               perturbation, plots, scale)
 from .api import explain_keras  # noqa: E402
 from .explanation import Explanation  # noqa: E402
 from . import counterfactual  # noqa: E402  - registers the "explaingan" and "exaggeration" methods
 
 __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baselines", "data", "distribute",
-           "counterfactual", "errors", "ganmex", "metrics", "models", "perturbation", "plots"]
+           "counterfactual", "errors", "ganmex", "metrics", "models", "perturbation", "plots", "scale"]

@@ -14,6 +14,7 @@ from .distribute import get_strategy
 from .errors import InputError
 from .explanation import Explanation
 from .models import introspect
+from .precision import check_precision
 from .targets import class_weights, resolve_classes, score_function
 
 _COMMON = ("batch_size", "strategy", "progress")
@@ -21,7 +22,8 @@ _COMMON = ("batch_size", "strategy", "progress")
 
 def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
                   target_class=None, score="probability", batch_size=None, strategy=None, data=None, seed=0,
-                  progress="auto", baseline_options=None, allow_mismatch=False, **method_options):
+                  progress="auto", baseline_options=None, allow_mismatch=False, precision="float32",
+                  jit_compile=False, **method_options):
     """Explain a Keras image classifier's decisions, one-vs-all or one-vs-one.
 
     Args:
@@ -46,12 +48,16 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
             ``{"input_range": (0, 1)}``.
         allow_mismatch: use a GANMEX generator (or a counterfactual explainer) trained against another
             classifier.
+        precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``: compute the model in 16 bits
+            (GPUs); see :mod:`tfx_explain.precision` for the tolerance against float32.
+        jit_compile: compile the attribution's traced functions with XLA.
         **method_options: the method's own options (e.g. ``steps=200`` for IG, ``window=3`` for occlusion).
 
     Returns:
         An :class:`~tfx_explain.Explanation`.
     """
     spec, options = _check_method(method, method_options)
+    check_precision(precision)
     introspect.check_model(model)
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
     _check_input_shape(model, x)
@@ -59,7 +65,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
     _check_baseline_options(baseline_options)
-    score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None)
+    score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None, precision=precision,
+                              jit_compile=jit_compile)
     strategy = get_strategy(strategy) if strategy is not None else None
     predicted = None
     if original_class is None:
@@ -92,6 +99,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     if baseline_scores is None and isinstance(refs, PointBaselines):
         baseline_scores = explained_scores(score_fn, refs.values, weights, strategy)
     info = {"baseline": _baseline_name(baseline, refs), "seed": seed, **_public(options),
+            **({"precision": precision} if precision != "float32" else {}),
+            **({"jit_compile": True} if jit_compile else {}),
             **{k: v for k, v in result.extras.items() if np.ndim(v) == 0 or isinstance(v, (tuple, list))}}
     extras = {k: v for k, v in result.extras.items() if isinstance(v, np.ndarray) and v.ndim > 0}
     if isinstance(refs, PointBaselines):

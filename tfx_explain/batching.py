@@ -39,7 +39,7 @@ class _Silent:
         pass
 
 
-def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="explaining"):
+def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="explaining", jit_compile=False):
     """Apply ``fn(*chunks) -> tensor or tuple of tensors`` over aligned arrays; return numpy output(s).
 
     Args:
@@ -47,7 +47,10 @@ def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="
             in ``tf.function`` here (once), so it is traced once per input signature.
         arrays: numpy arrays with the same first dimension N.
         batch_size: rows per chunk (global: split across the strategy's replicas).
-        strategy: a ``tf.distribute.Strategy`` or None.
+        strategy: a ``tf.distribute.Strategy`` or None. Under a ``MultiWorkerMirroredStrategy`` every worker
+            calls this with the same arrays, computes its replicas' parts, and receives the whole result.
+        jit_compile: compile ``fn`` with XLA when this wraps it (an ``fn`` that is already a
+            ``tf.function`` keeps its own setting).
     """
     import tensorflow as tf
 
@@ -58,7 +61,8 @@ def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="
         batch_size = math.ceil(batch_size / replicas) * replicas
         run = _distributed_runner(fn, strategy, replicas)
     else:
-        run = fn if hasattr(fn, "get_concrete_function") else tf.function(fn, reduce_retracing=True)
+        run = fn if hasattr(fn, "get_concrete_function") else tf.function(fn, reduce_retracing=True,
+                                                                          jit_compile=jit_compile)
     outputs, single = [], False
     bar = progress_bar(n, desc, progress, unit="img")
     for start in range(0, n, batch_size):
@@ -77,12 +81,23 @@ def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="
 
 
 def _distributed_runner(fn, strategy, replicas):
-    """Split each chunk into ``replicas`` equal parts, run ``fn`` on every replica, concatenate in order."""
+    """Split each chunk into ``replicas`` equal parts, run ``fn`` on every replica, concatenate in order.
+
+    Across workers the parts are all-gathered (``strategy.gather``, in replica order), so each worker
+    returns the whole chunk's result.
+    """
     import tensorflow as tf
+
+    from .distribute import is_multi_worker
+
+    gather = is_multi_worker(strategy)
 
     @tf.function(reduce_retracing=True)
     def step(*dist_args):
-        return strategy.run(fn, args=dist_args)
+        out = strategy.run(fn, args=dist_args)
+        if gather:
+            return tf.nest.map_structure(lambda v: strategy.gather(v, axis=0), out)
+        return out
 
     def run(*chunk):
         per = len(chunk[0]) // replicas
@@ -93,6 +108,8 @@ def _distributed_runner(fn, strategy, replicas):
 
         dist = strategy.experimental_distribute_values_from_function(value_fn)
         out = step(*dist)
+        if gather:
+            return tuple(np.asarray(o) for o in out) if isinstance(out, (tuple, list)) else np.asarray(out)
         if isinstance(out, (tuple, list)):
             return tuple(np.concatenate([np.asarray(v) for v in strategy.experimental_local_results(o)])
                          for o in out)

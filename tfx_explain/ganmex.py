@@ -15,7 +15,8 @@ step counts (A.2: 100k MNIST, 300k SVHN, 400k CIFAR-10). ``"cpu"`` is a small pr
 and tests: it departs from the reference in ways a short run needs (a generator initialised as the identity
 through a skip connection, three critic updates per step as upstream TF-GAN, Adam betas 0.5 / 0.9 as in
 WGAN-GP, lambda_cls 10, lambda_sim 20, lambda_rec 10); every such choice is an option of the reference
-preset too. Every reported number names its preset and device.
+preset too. Every reported number names its preset and device. ``precision`` ("mixed_float16" or
+"mixed_bfloat16") and ``jit_compile`` are the GPU speed switches of :mod:`tfx_explain.precision`.
 """
 from __future__ import annotations
 
@@ -28,14 +29,16 @@ import numpy as np
 from . import data as data_mod
 from ._io import write_json
 from .batching import map_batches
-from .distribute import get_strategy
+from .distribute import get_strategy, worker_info
 from .errors import InputError, MismatchError
 from .models import introspect
+from .precision import check_precision, dtype_policy, training_optimizer
 
 REFERENCE = dict(width=64, res_blocks=6, d_width=64, d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0,
                  lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8, d_steps=1,
                  batch_per_class=6, reference_quirks=True, input_skip=False, classifier_as_discriminator=True,
-                 input_range=(0.0, 1.0), seed=0, checkpoint_every=2000, sample_every=2000, log_every=100)
+                 input_range=(0.0, 1.0), seed=0, checkpoint_every=2000, sample_every=2000, log_every=100,
+                 precision="float32", jit_compile=False)
 
 PRESETS = {
     "reference": dict(REFERENCE),
@@ -170,8 +173,8 @@ def _training_arrays(data, num_classes):
     return images, labels
 
 
-def _check_run_dir(out_dir, record):
-    """Refuse to resume a run directory that was started with another configuration."""
+def _check_run_dir(out_dir, record, write=True):
+    """Refuse to resume a run directory that was started with another configuration (only the chief writes)."""
     path = Path(out_dir) / "ganmex_config.json"
     record = json.loads(json.dumps(record))  # tuples -> lists, as stored
     if path.exists():
@@ -180,7 +183,7 @@ def _check_run_dir(out_dir, record):
             changed = sorted(k for k in set(previous) | set(record) if previous.get(k) != record.get(k))
             raise MismatchError(f"out_dir: {out_dir} holds a GANMEX run with another configuration (differs in "
                                 f"{changed}); use a new out_dir or the same settings to resume")
-    else:
+    elif write:
         write_json(path, record)
 
 
@@ -196,7 +199,9 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
         out_dir: run directory: checkpoints (resumed automatically), TensorBoard logs, sample grids,
             and the final ``generator/``.
         strategy: a tf.distribute strategy or its name ("mirrored", "multiworker", "cpu:N"); the global
-            batch (batch_per_class x K per update) is split across replicas.
+            batch (batch_per_class x K per update) is split across replicas. Under "multiworker" every
+            worker runs this same call (TF_CONFIG tells them apart); ``out_dir`` must be shared, and only
+            the chief writes into it.
         preset: a key of :data:`PRESETS`; ``**config`` overrides any of its entries.
     """
     import keras
@@ -221,19 +226,22 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     fingerprint = introspect.weights_fingerprint(classifier)
     record = {"preset": preset, **cfg, "image_shape": image_shape, "num_classes": int(num_classes),
               "classifier_fingerprint": fingerprint}
-    if out_dir is not None:
-        _check_run_dir(out_dir, record)
+    check_precision(cfg["precision"], "config precision")
     strategy = get_strategy(strategy)
+    chief = worker_info(strategy).is_chief
+    if out_dir is not None:
+        _check_run_dir(out_dir, record, write=chief)
     keras.utils.set_random_seed(int(cfg["seed"]))
     logits = None if not cfg["classifier_as_discriminator"] else _classifier_logits(classifier, images[:1])
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(cfg["precision"]):
         gan = GanmexGAN(image_shape, num_classes, logits, width=cfg["width"], res_blocks=cfg["res_blocks"],
                         d_width=cfg["d_width"], d_max_layers=cfg["d_max_layers"], lambda_cls=cfg["lambda_cls"],
                         lambda_sim=cfg["lambda_sim"], lambda_rec=cfg["lambda_rec"], lambda_gp=cfg["lambda_gp"],
                         input_range=cfg["input_range"], reference_quirks=cfg["reference_quirks"],
                         input_skip=cfg["input_skip"], d_steps=cfg["d_steps"])
-        gan.compile(adam(cfg["g_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]),
-                    adam(cfg["d_lr"], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]))
+        optimizers = [training_optimizer(adam(cfg[lr], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]), cfg["precision"])
+                      for lr in ("g_lr", "d_lr")]
+        gan.compile(*optimizers, jit_compile=bool(cfg["jit_compile"]))
     gan_images = (2.0 * (images - low) / (high - low) - 1.0).astype(np.float32)
     make_dataset = class_balanced_batches(gan_images, labels, num_classes, int(cfg["batch_per_class"]),
                                           int(cfg["seed"]), int(cfg["d_steps"]))
@@ -250,7 +258,7 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
                          verbose=verbose)
     metadata["seconds"] = round(time.time() - start, 2)
     metadata["final_losses"] = {k: float(v[-1]) for k, v in (history or {}).items()}
-    if out_dir is not None:
+    if out_dir is not None and chief:
         generator.save(Path(out_dir) / "generator")
     return generator
 

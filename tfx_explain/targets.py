@@ -21,22 +21,23 @@ from .models import introspect
 SCORES = ("probability", "logit")
 
 
-_CACHE = OrderedDict()  # (id(model), kind, one_vs_one) -> ScoreFunction; holds the model, so ids stay unique
+_CACHE = OrderedDict()  # (id(model), kind, one_vs_one, precision, jit) -> ScoreFunction; holds the model
 _CACHE_SIZE = 8
 
 
-def score_function(model, kind="probability", *, probe, one_vs_one=False):
+def score_function(model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False):
     """A :class:`ScoreFunction`, reused across calls on the same model so its traced functions are reused.
 
     The model is checked on ``probe`` every time; only the last few models are kept.
     """
-    key = (id(model), kind, bool(one_vs_one))
+    key = (id(model), kind, bool(one_vs_one), precision, bool(jit_compile))
     cached = _CACHE.get(key)
-    if cached is not None and cached.model is model:
+    if cached is not None and cached.user_model is model:
         introspect.probe_outputs(model, probe)
         _CACHE.move_to_end(key)
         return cached
-    fn = ScoreFunction(model, kind, probe=probe, one_vs_one=one_vs_one)
+    fn = ScoreFunction(model, kind, probe=probe, one_vs_one=one_vs_one, precision=precision,
+                       jit_compile=jit_compile)
     _CACHE[key] = fn
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -51,11 +52,18 @@ class ScoreFunction:
         num_classes: K.
         has_logits: whether ``logits`` is available (for DeepLIFT's softmax rule).
         probabilities_are_softmax_of_logits: whether ``probability == softmax(logits)``.
+        precision, jit_compile: how the scores are computed (see :mod:`tfx_explain.precision`); ``model`` is
+            the model actually called (a mixed-precision copy of ``user_model`` when not float32).
     """
 
-    def __init__(self, model, kind="probability", *, probe, one_vs_one=False):
+    def __init__(self, model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False):
+        from .precision import compute_model
+
         if kind not in SCORES:
             raise InputError(f"score: expected one of {SCORES}, got {kind!r}")
+        self.user_model = model
+        self.precision, self.jit_compile = precision, bool(jit_compile)
+        model = compute_model(model, precision)
         self.model = model
         self.kind = kind
         self._compiled = {}
@@ -87,7 +95,7 @@ class ScoreFunction:
         import tensorflow as tf
 
         if key not in self._compiled:
-            self._compiled[key] = tf.function(build(), reduce_retracing=True)
+            self._compiled[key] = tf.function(build(), reduce_retracing=True, jit_compile=self.jit_compile)
         return self._compiled[key]
 
     def _call_model(self, x):
@@ -113,10 +121,12 @@ class ScoreFunction:
         import tensorflow as tf
 
         if self.kind == "probability":
-            return self.probabilities(x)
-        if self._log_probability_delta:
-            return tf.math.log(tf.maximum(self._call_model(x), 1e-30))
-        return self.logits(x)
+            out = self.probabilities(x)
+        elif self._log_probability_delta:
+            out = tf.math.log(tf.maximum(self._call_model(x), 1e-30))
+        else:
+            out = self.logits(x)
+        return tf.cast(out, tf.float32)  # a no-op in float32; mixed-precision logits arrive in 16 bits
 
     def explained(self, x, weights):
         """The explained scalar per sample: S_w(x) = sum_k w_k S_k(x)."""

@@ -9,6 +9,7 @@ from tfx_explain.errors import InputError, MismatchError
 from tfx_explain.generative import losses
 from tfx_explain.generative.contextual_attention import contextual_attention, resize_nearest_align_corners
 from tfx_explain.generative.deepfill import (DeepFillModel, batch_function, build_generator, spatial_discount,
+from tfx_explain.distribute import mirrored
                                             tf1_variable_map)
 
 
@@ -216,7 +217,7 @@ def test_train_step_is_the_same_on_one_and_two_replicas(logical_cpus, rng):
     images = (rng.uniform(size=(8, 16, 16, 3)) * 255).astype(np.uint8)
     batch = batch_function(images, 4, 2, (8, 8), (2, 2), True, seed=3)(tf.constant(0, tf.int64))
     one = _one_step(tf.distribute.get_strategy(), batch)
-    two = _one_step(tf.distribute.MirroredStrategy(logical_cpus), batch)
+    two = _one_step(mirrored(logical_cpus), batch)
     for a, b in zip(one, two):
         np.testing.assert_allclose(a, b, atol=2e-6)
 

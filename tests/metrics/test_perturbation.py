@@ -5,6 +5,7 @@ from tfx_explain import metrics
 from tfx_explain.errors import InputError
 
 from .metric_oracles import flip_deltas, linear_model
+from tfx_explain.distribute import mirrored
 
 CO = np.array([0, 1, 2, 0, 1, 2])
 CT = np.array([1, 2, 0, 2, 0, 1])
@@ -116,7 +117,7 @@ def test_two_replicas_give_the_same_curves(linear, logical_cpus):
     model, w, x = linear
     attr = np.random.default_rng(7).normal(size=x.shape).astype(np.float32)
     one = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit")
-    two = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit", strategy=tf.distribute.MirroredStrategy(logical_cpus))
+    two = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit", strategy=mirrored(logical_cpus))
     np.testing.assert_allclose(one.values, two.values, atol=1e-5)
 
 

@@ -148,6 +148,6 @@ def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, a
 
     attributions, mean_refs, base_scores = map_batches(chunk, [x, ref_index, alphas, weights], chunk_size,
                                                        strategy=strategy, progress=progress,
-                                                       desc="expected_gradients")
+                                                       desc="expected_gradients", jit_compile=score_fn.jit_compile)
     return MethodResult(attributions, {"baselines": mean_refs, "baseline_scores": base_scores, "steps": m,
                                        "alpha": alpha, "seed": seed, "reference_index": ref_index})

@@ -79,7 +79,7 @@ def build_generator(image_shape, num_classes, width=64, res_blocks=6, reference_
         x = layers.Add(name="input_skip")([x, InverseTanh(name="input_artanh")(image)])
     else:
         x = _conv(x, channels, 7, 1, 3, "out")
-    out = layers.Activation("tanh", name="tanh")(x)
+    out = layers.Activation("tanh", name="tanh", dtype="float32")(x)  # float32 under mixed precision too
     return keras.Model([image, target], out, name="generator")
 
 
@@ -99,10 +99,11 @@ def build_discriminator(image_shape, num_classes=None, width=64, max_layers=6):
     for i in range(len(trunk_sizes(image_shape, max_layers))):
         x = _conv(x, width * 2 ** i, 4, 2, 1, f"trunk{i}")
         x = layers.LeakyReLU(0.01, name=f"trunk{i}_lrelu")(x)
-    source = SpatialMean(name="source")(_conv(x, 1, 3, 1, 1, "source_map"))
+    source = SpatialMean(name="source", dtype="float32")(_conv(x, 1, 3, 1, 1, "source_map"))
     if num_classes is None:
         return keras.Model(image, source, name="discriminator")
-    logits = layers.Dense(num_classes, use_bias=False, name="class_logits")(layers.Flatten(name="flatten")(x))
+    logits = layers.Dense(num_classes, use_bias=False, name="class_logits", dtype="float32")(
+        layers.Flatten(name="flatten")(x))
     return keras.Model(image, [source, logits], name="discriminator")
 
 
@@ -178,7 +179,7 @@ class GanmexGAN(AdversarialModel):
             else:
                 rec = tf.zeros_like(sim)
             per_example = adv + self.lambda_cls * cls + self.lambda_sim * sim + self.lambda_rec * rec
-            loss = losses.global_mean(per_example)
+            loss = self.g_optimizer.scale_loss(losses.global_mean(per_example))  # scaled only for float16
         variables = self.generator_variables()
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return {"g_loss": tf.reduce_mean(per_example), "g_adv": tf.reduce_mean(adv), "g_cls": tf.reduce_mean(cls),
@@ -195,7 +196,7 @@ class GanmexGAN(AdversarialModel):
                 per_example += self.lambda_cls * cls
             else:  # inert under a frozen classifier (ganmex.md §1.6): logged, not trained
                 cls = losses.softmax_cross_entropy(tf.one_hot(source, self.num_classes), self.class_logits(x))
-            loss = losses.global_mean(per_example)
+            loss = self.d_optimizer.scale_loss(losses.global_mean(per_example))
         variables = self.discriminator_variables()
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         d_loss = per_example if self.standalone else per_example + self.lambda_cls * cls

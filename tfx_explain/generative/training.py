@@ -8,12 +8,15 @@ as the uninterrupted run would, and one replica and several replicas see the sam
 """
 from __future__ import annotations
 
+import contextlib
+import shutil
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ..distribute import is_multi_worker, worker_info
 from ..errors import InputError
 
 
@@ -49,7 +52,11 @@ class AdversarialModel(keras.Model):
         """Log per-replica means; Keras averages the trackers across replicas."""
         for name, value in values.items():
             self._trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        results = {name: tracker.result() for name, tracker in self._trackers.items()}
+        if is_multi_worker(tf.distribute.get_strategy()):
+            # Keras 3 averages logs across workers over axis 0, which a scalar lacks (tensorflow#72388).
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def generator_variables(self):
         """Variables the generator optimizer updates (default: ``self.generator``'s trainable ones)."""
@@ -58,6 +65,15 @@ class AdversarialModel(keras.Model):
     def discriminator_variables(self):
         """Variables the discriminator optimizer updates (default: ``self.discriminator``'s trainable ones)."""
         return self.discriminator.trainable_variables
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras' pre-fit build: the sub-models are built in ``__init__``.
+
+        Keras 3 would pull one batch and all-reduce it to trace shapes, which fails under
+        ``MultiWorkerMirroredStrategy`` for a batch that is a dict; a built model needs none of it.
+        """
+        if not self.built:
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def build_optimizers(self):
         """Create the optimizers' slot variables up front, so a checkpoint can be restored before step 1."""
@@ -144,7 +160,10 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
         model: a compiled :class:`AdversarialModel` built in ``strategy``'s scope.
         make_dataset: ``start_step -> tf.data.Dataset`` of global batches (see :func:`step_dataset`).
         out_dir: where checkpoints (``checkpoints/``), TensorBoard logs (``logs/``) and sample grids
-            (``samples/``) go; None trains in memory only.
+            (``samples/``) go; None trains in memory only. Under ``MultiWorkerMirroredStrategy`` it must be
+            a directory every worker sees: all workers resume from the chief's checkpoints, and only the
+            chief writes logs and samples (the others save their checkpoints to a private directory
+            that is removed at the end, since saving may take part in collectives).
         checkpoint_every: a killed run loses at most this many steps.
     Returns the Keras history dict of the steps run now (empty when already complete).
     """
@@ -153,28 +172,38 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
     with strategy.scope():
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         model.build_optimizers()
-    manager, writer, start = None, None, 0
+    chief = worker_info(strategy).is_chief
+    manager, writer, start, private = None, None, 0, None
     if out_dir is not None:
         out_dir = Path(out_dir)
-        manager = tf.train.CheckpointManager(model.checkpoint(step_var), str(out_dir / "checkpoints"),
-                                             max_to_keep=keep_checkpoints)
-        if manager.latest_checkpoint:
-            model.checkpoint(step_var).restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        shared = out_dir / "checkpoints"
+        private = None if chief else out_dir / ".workers" / f"worker-{worker_info(strategy).index}"
+        manager = tf.train.CheckpointManager(model.checkpoint(step_var), str(private or shared),
+                                             max_to_keep=keep_checkpoints if chief else 1)
+        latest = tf.train.latest_checkpoint(str(shared))
+        if latest:
+            model.checkpoint(step_var).restore(latest).assert_existing_objects_matched()
             start = int(step_var.numpy())
-        writer = tf.summary.create_file_writer(str(out_dir / "logs" / "samples"))
+        if chief:
+            writer = tf.summary.create_file_writer(str(out_dir / "logs" / "samples"))
     remaining = int(steps) - start
     if remaining <= 0:
         return {}
-    callback = _StepCallback(start, step_var, manager, checkpoint_every, sample_fn, sample_every,
-                             out_dir / "samples" if out_dir is not None else None, writer)
+    sample_dir = out_dir / "samples" if out_dir is not None and chief else None
+    callback = _StepCallback(start, step_var, manager, checkpoint_every, sample_fn if chief else None,
+                             sample_every, sample_dir, writer)
     callbacks = [callback]
-    if out_dir is not None:
+    if out_dir is not None and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq=max(1, int(log_every))))
     dataset = make_dataset(start).take(remaining)
     history = model.fit(dataset, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # batches are drawn per step from (seed, step)
     if manager is not None and (not checkpoint_every or callback.step % checkpoint_every != 0):
         manager.save(checkpoint_number=callback.step)
-    if sample_fn is not None and out_dir is not None:
+    if sample_fn is not None and sample_dir is not None:
         callback.save_samples()
+    if private is not None:
+        shutil.rmtree(private, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the last worker out removes the shared parent
+            private.parent.rmdir()
     return history.history

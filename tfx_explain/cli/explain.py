@@ -1,0 +1,80 @@
+"""``tfx-explain explain``: attributions over a whole dataset split, sharded and resumable.
+
+    tfx-explain explain --model clf.keras --dataset fashion_mnist --split test --method integrated_gradients \\
+        --baseline runs/ganmex/generator --target-class all --out runs/ig_all
+
+Kill it and run the same command again: it resumes where it stopped. On several machines, run the same
+command on each with its ``TF_CONFIG``; they share the shards and the chief writes the manifest.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .core import add_common
+from .ganmex import _parse_settings
+
+
+def _target_class(value):
+    from ..errors import InputError
+
+    if value is None or value == "all":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"--target-class: expected 'all' or an int, got {value!r}") from None
+
+
+def register(sub):
+    p = sub.add_parser("explain", help="explain every image of a dataset split into sharded files (resumable)")
+    p.add_argument("--model", type=Path, required=True, help="the classifier (.keras)")
+    p.add_argument("--dataset", required=True, help="dataset name (digits, fashion_mnist, a TFDS name, ...)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--method", default="integrated_gradients", help="an attribution method (explain_keras)")
+    p.add_argument("--baseline", default="zero", help="zero, blur, mdts, train, ... or a saved GANMEX directory")
+    p.add_argument("--target-class", default=None, help="'all' (every c_t != c_o) or an int; omit for one-vs-all")
+    p.add_argument("--score", default="probability", choices=("probability", "logit"))
+    p.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="method options, e.g. steps=50 window=3")
+    p.add_argument("--shard-size", type=int, default=256, help="images per shard (the unit of resumption)")
+    p.add_argument("--format", default="npy", choices=("npy", "tfrecord"))
+    p.add_argument("--batch-size", type=int, default=None, help="inputs per model call (default per method)")
+    p.add_argument("--strategy", default=None, help="this worker's devices: default, mirrored or cpu:N")
+    p.add_argument("--precision", default="float32", choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    p.add_argument("--xla", action="store_true", help="compile with XLA (jit_compile)")
+    p.add_argument("--image-size", type=int, default=None, help="resize the dataset's images")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--progress", default="auto", choices=("auto", "bar", "log", "none"))
+    p.add_argument("--worker-timeout", type=float, default=60.0,
+                   help="seconds the chief waits for a silent worker before failing (multi-worker runs)")
+    add_common(p)
+    p.set_defaults(handler=explain, writes_record=True)
+
+
+def explain(args):
+    import time
+
+    from .. import __version__, scale
+    from .._io import write_json
+    from ..distribute import worker_info
+    from ..errors import InputError
+    from ..models import load_model
+
+    if args.out is None:
+        raise InputError("--out: expected the run directory")
+    started = time.time()
+    model = load_model(args.model)
+    worker = worker_info()
+    summary = scale.explain_dataset(
+        model, args.dataset, args.out, split=args.split, method=args.method, baseline=args.baseline,
+        target_class=_target_class(args.target_class), score=args.score, shard_size=args.shard_size,
+        format=args.format, batch_size=args.batch_size, strategy=args.strategy, seed=args.seed,
+        image_size=args.image_size, limit=args.limit, precision=args.precision, jit_compile=args.xla,
+        progress={"none": False}.get(args.progress, args.progress), worker=worker,
+        worker_timeout=args.worker_timeout, **_parse_settings(args.set)).to_dict()
+    arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "handler"}
+    record = Path(args.out) / ("run.json" if worker.is_chief else f"workers/run-{worker.index:05d}.json")
+    write_json(record, {"command": "explain", "arguments": arguments, "tfx_explain": __version__,
+                        "summary": summary, "seconds": round(time.time() - started, 2)})
+    print(json.dumps(summary))
+    return summary
