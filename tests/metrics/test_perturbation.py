@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from tfx_explain import metrics
+from tfx_explain.distribute import mirrored
 from tfx_explain.errors import InputError
 
 from .metric_oracles import flip_deltas, linear_model
-from tfx_explain.distribute import mirrored
 
 CO = np.array([0, 1, 2, 0, 1, 2])
 CT = np.array([1, 2, 0, 2, 0, 1])
