@@ -9,8 +9,8 @@ from tfx_explain.errors import InputError, MismatchError
 from tfx_explain.generative import losses
 from tfx_explain.generative.contextual_attention import contextual_attention, resize_nearest_align_corners
 from tfx_explain.generative.deepfill import (DeepFillModel, batch_function, build_generator, spatial_discount,
-from tfx_explain.distribute import mirrored
                                             tf1_variable_map)
+from tfx_explain.distribute import mirrored
 
 
 def released_layout(c):
