@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-CLASSIFIER_EPOCHS = {"digits": 30, "fashion_mnist": 10, "colored_fashion_mnist": 10}
+CLASSIFIER_EPOCHS = {"digits": 30, "fashion_mnist": 5, "colored_fashion_mnist": 5}
 
 
 def classifier(name, out):
