@@ -231,8 +231,12 @@ def main():
     sections = set(args.sections.split(","))
     start = time.time()
     train, test, model, accuracy, fill = setup(args)
-    results = {"settings": vars(args), "classifier": {"architecture": args.classifier, "test_accuracy": accuracy},
-               "inpainter": repr(fill["inpaint"].inpainter), "device": f"CPU, {os.cpu_count()} cores"}
+    results = {}
+    previous = Path(args.out) / "results.json"
+    if previous.exists():  # keep the sections an earlier run of the same --out measured
+        results = {k: v for k, v in json.loads(previous.read_text()).items() if k not in ("settings", "seconds")}
+    results.update({"settings": vars(args), "classifier": {"architecture": args.classifier, "test_accuracy": accuracy},
+                    "inpainter": repr(fill["inpaint"].inpainter), "device": f"CPU, {os.cpu_count()} cores"})
     from tfx_explain._io import write_json
 
     def record(key, value):  # results are written after every section, so a long run keeps what it did
