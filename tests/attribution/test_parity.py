@@ -8,7 +8,7 @@ from tfx_explain.distribute import mirrored
 
 
 def _explained(model, x, co, ct):
-    p = model.predict(x, verbose=0, batch_size=4096)
+    p = np.asarray(model(x, training=False))  # a direct call: predict() costs ~50 ms per call in the loops below
     return p[np.arange(len(x)), co] - p[np.arange(len(x)), ct]
 
 
