@@ -13,8 +13,14 @@ ROAR (one-vs-one)                  :func:`roar` (C.2)
 cascading randomization            :func:`cascading_randomization` (§4.1, Fig. 3)
 baseline distances                 :func:`class_distances`, :func:`baseline_distance`, :func:`distance_table` (B)
 grid                               :func:`evaluate_grid` -> markdown / CSV / JSON
+GANMEX baselines                   :mod:`.baseline_quality`: target success, colour preservation (§5, Fig. 5B)
+robustness                         :mod:`.robustness`: SSIM, HOG Pearson, Spearman across settings (generative
+                                   removal, Fig. 3)
+box localization                   :mod:`.localization_boxes`: IoU >= 0.5 error of thresholded heatmaps (Table 2)
+counterfactuals                    :mod:`.counterfactual`: AOSPC, substitutability, compatibility, FID, ...
 =================================  ====================================================================
 """
+from . import baseline_quality, counterfactual, localization_boxes, robustness
 from ._common import MetricResult, summarize
 from .distance import baseline_distance, class_distances, distance_table
 from .faithfulness import faithfulness, monotonicity, single_feature_deltas
@@ -26,7 +32,7 @@ from .roar import default_pairs, pair_partners, remove_features, roar
 from .sanity import SanityResult, cascading_randomization, plot_cascades, randomize_layer
 from .sparsity import gini, sparsity
 
-__all__ = ["MetricResult", "summarize", "perturbation_curve", "aopc", "aopc_all", "deletion", "insertion",
+__all__ = ["baseline_quality", "counterfactual", "localization_boxes", "robustness", "MetricResult", "summarize", "perturbation_curve", "aopc", "aopc_all", "deletion", "insertion",
            "score_curve", "Fill", "FlipFill", "ConstantFill", "BlurFill", "BaselineFill", "resolve_fill", "gini",
            "sparsity", "faithfulness", "monotonicity", "single_feature_deltas", "inverse_localization",
            "edge_center_localization", "edge_center_masks", "roar", "pair_partners", "default_pairs",
