@@ -25,7 +25,7 @@ from keras import layers
 
 from . import layers_counterfactual as lc
 from .losses import global_mean, hinge_discriminator_loss, hinge_generator_loss, l1_loss, per_example_mean
-from .training import AdversarialModel, adam, stateless_ints, stateless_uniform, step_dataset
+from .training import adam, stateless_ints, stateless_uniform, step_dataset
 
 TARGETS = ("lower_edge", "center", "dissect")
 
@@ -228,7 +228,7 @@ def build_discriminator(image_shape, config, value_range=(0.0, 1.0)):
 # --------------------------------------------------------------------------- model
 
 
-class ExaggerationModel(AdversarialModel):
+class ExaggerationModel(lc.FrozenClassifierGAN):
     """Progressive Exaggeration as a keras.Model. A batch is {"x": (B, n_critic, H, W, C), "source": (B,
     n_critic) bins of f(x), "target": (B, n_critic) random bins}; one ``train_step`` runs n_critic D steps
     on the n_critic sub-batches and then one G step on the last (official schedule, §2.7).
@@ -239,24 +239,12 @@ class ExaggerationModel(AdversarialModel):
     loss_names = ("d_loss", "g_loss", "adversarial", "kl", "cycle_kl", "rec", "cyc", "in_bin", "abs_error")
 
     def __init__(self, image_shape, config, target_logit, value_range=(0.0, 1.0), **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.value_range = tuple(float(v) for v in value_range)
-        self.generator = build_generator(image_shape, config, value_range)
-        self.discriminator = build_discriminator(image_shape, config, value_range)
-        self._target_logit = [target_logit]  # a list: keeps Keras from tracking the classifier's weights
-        self._mark_built()
-
-    def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
+        super().__init__(image_shape, config, target_logit, build_generator, build_discriminator, value_range,
+                         **kwargs)
 
     def classifier_logit(self, x):
-        logit = self._target_logit[0](x)
+        logit = self._frozen[0](x)
         return tf.stop_gradient(logit) if self.config.stop_classifier_gradient else logit
-
-    def unit(self, images):
-        scale, offset = lc.to_unit_range(self.value_range)
-        return images * scale + offset
 
     def discriminator_losses(self, x, source, target):
         x_t, _ = self.generator([x, target], training=True)
@@ -280,7 +268,7 @@ class ExaggerationModel(AdversarialModel):
         else:
             terms["rec"] = global_mean(embedding_loss(e_x, e_cyc))
         if cfg.cycle_classifier_loss:
-            p_x = tf.sigmoid(tf.stop_gradient(self._target_logit[0](x)))
+            p_x = tf.sigmoid(tf.stop_gradient(self._frozen[0](x)))
             terms["cycle_kl"] = global_mean(bernoulli_kl(p_x, self.classifier_logit(x_cyc)))
         else:
             terms["cycle_kl"] = tf.zeros(())

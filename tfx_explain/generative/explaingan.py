@@ -28,7 +28,7 @@ from keras import layers
 
 from . import layers_counterfactual as lc
 from .losses import global_mean, per_example_mean
-from .training import AdversarialModel, adam, stateless_ints, step_dataset
+from .training import adam, stateless_ints, step_dataset
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ def class_sum(per_example):
 # --------------------------------------------------------------------------- model
 
 
-class ExplainGANModel(AdversarialModel):
+class ExplainGANModel(lc.FrozenClassifierGAN):
     """ExplainGAN as a keras.Model: ``train_step`` on class-balanced batches {"x", "y"} (y = F's class).
 
     ``pair_logit(x) -> log F(x) / (1 - F(x))`` is the frozen classifier's binary logit (class 1 vs class 0);
@@ -284,20 +284,8 @@ class ExplainGANModel(AdversarialModel):
                   "crossed", "mask_area")
 
     def __init__(self, image_shape, config, pair_logit, value_range=(0.0, 1.0), **kwargs):
-        super().__init__(**kwargs)
-        self.config = config
-        self.value_range = tuple(float(v) for v in value_range)
-        self.generator = build_explainer(image_shape, config, value_range)
-        self.discriminator = build_discriminator(image_shape, config, value_range)
-        self._pair_logit = [pair_logit]  # a list: keeps Keras from tracking the classifier's weights
-        self._mark_built()
-
-    def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
-
-    def unit(self, images):
-        scale, offset = lc.to_unit_range(self.value_range)
-        return images * scale + offset
+        super().__init__(image_shape, config, pair_logit, build_explainer, build_discriminator, value_range,
+                         **kwargs)
 
     def forward(self, x, y, training):
         """Every tensor of one training step (Eq. 4, 5, 8)."""
@@ -317,7 +305,7 @@ class ExplainGANModel(AdversarialModel):
         recon, transformed, mask, comp, d = self.forward(x, y, training=True)
         fakes = [d["recon"], d["transformed"], d["composite"]]
         d_loss = class_sum(discriminator_loss(d["real"], fakes))
-        comp_logit = self._pair_logit[0](comp)
+        comp_logit = self._frozen[0](comp)
         xu, ru, tu = self.unit(x), self.unit(recon), self.unit(transformed)
         ramp = 1.0 if cfg.prior_ramp_steps <= 0 else tf.minimum(1.0, tf.cast(step, tf.float32) / cfg.prior_ramp_steps)
         terms = {"gan": class_sum(generator_gan_loss(fakes, cfg.generator_loss)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+from .training import AdversarialModel
 
 PACKAGE = "tfx_explain"
 _register = keras.saving.register_keras_serializable(package=PACKAGE)
@@ -281,3 +282,27 @@ def tile_grid(rows):
 
     grid = np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)
     return np.repeat(grid, 3, axis=-1) if grid.shape[-1] == 1 else grid[..., :3]
+
+
+class FrozenClassifierGAN(AdversarialModel):
+    """The plumbing ExplainGAN and Progressive Exaggeration share: a generator and a discriminator built from
+    ``(image_shape, config, value_range)``, and a frozen classifier function ``frozen(x)`` kept in a list so
+    that Keras does not track (or save) the classifier's weights. Subclasses write ``train_step``."""
+
+    def __init__(self, image_shape, config, frozen, build_generator, build_discriminator, value_range=(0.0, 1.0),
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.value_range = tuple(float(v) for v in value_range)
+        self.generator = build_generator(image_shape, config, self.value_range)
+        self.discriminator = build_discriminator(image_shape, config, self.value_range)
+        self._frozen = [frozen]
+        self._mark_built()
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def unit(self, images):
+        """Images in ``value_range`` mapped to [-1, 1], where the losses are measured."""
+        scale, offset = to_unit_range(self.value_range)
+        return images * scale + offset
