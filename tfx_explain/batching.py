@@ -7,6 +7,7 @@ traced function keeps one input signature, and the padding is dropped from the r
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -80,6 +81,30 @@ def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="
     return merged[0] if single else merged
 
 
+# fn -> {strategy -> traced step}: the score functions' compiled functions live as long as their model, and
+# a new step per call would retrace once per map_batches call (once per shard of a dataset run).
+_STEPS = weakref.WeakKeyDictionary()
+
+
+def _distributed_step(fn, strategy, gather):
+    import tensorflow as tf
+
+    try:
+        per_fn = _STEPS.setdefault(fn, weakref.WeakKeyDictionary())
+    except TypeError:  # fn cannot be weakly referenced (a builtin): trace per call
+        per_fn = {}
+    if strategy not in per_fn:
+        @tf.function(reduce_retracing=True)
+        def step(*dist_args):
+            out = strategy.run(fn, args=dist_args)
+            if gather:
+                return tf.nest.map_structure(lambda v: strategy.gather(v, axis=0), out)
+            return out
+
+        per_fn[strategy] = step
+    return per_fn[strategy]
+
+
 def _distributed_runner(fn, strategy, replicas):
     """Split each chunk into ``replicas`` equal parts, run ``fn`` on every replica, concatenate in order.
 
@@ -91,13 +116,7 @@ def _distributed_runner(fn, strategy, replicas):
     from .distribute import is_multi_worker
 
     gather = is_multi_worker(strategy)
-
-    @tf.function(reduce_retracing=True)
-    def step(*dist_args):
-        out = strategy.run(fn, args=dist_args)
-        if gather:
-            return tf.nest.map_structure(lambda v: strategy.gather(v, axis=0), out)
-        return out
+    step = _distributed_step(fn, strategy, gather)
 
     def run(*chunk):
         per = len(chunk[0]) // replicas
