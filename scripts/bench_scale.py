@@ -16,6 +16,7 @@ figure is total images (steps) over the slowest worker's time. Writes JSON (defa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -48,12 +49,16 @@ def attribution(model, n, steps, strategy, out, worker=None):
             "seconds": summary.seconds, "images_per_second": summary.images_per_second}
 
 
-def training(model, steps, warmup, strategy, preset):
-    """Steps per second of GANMEX training after ``warmup`` steps (tracing and first steps excluded)."""
+def training(model, steps, warmup, strategy, preset, shared_dir=None):
+    """Steps per second of GANMEX training after ``warmup`` steps (tracing and first steps excluded).
+
+    Workers must pass one ``shared_dir``: the timed run resumes from the warm-up's checkpoint, which every
+    worker reads from the chief's directory (see ``train_loop``).
+    """
     from tfx_explain import data, ganmex
 
     x, y = data.load("digits", "train")
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.nullcontext(shared_dir) if shared_dir else tempfile.TemporaryDirectory() as tmp:
         ganmex.train(model, (x, y), steps=warmup, strategy=strategy, preset=preset, out_dir=tmp, verbose=0,
                      checkpoint_every=0, sample_every=0)
         start = time.perf_counter()
@@ -67,6 +72,10 @@ def worker_main(args):
     """One process of the 2-worker measurements (started by ``main`` with TF_CONFIG)."""
     from tfx_explain import distribute
 
+    # Collective ops must be configured before TensorFlow's context starts: make the strategy first.
+    strategy = None
+    if "training" in args.parts:
+        strategy = distribute.multi_worker_strategy(startup_timeout=600, heartbeat_timeout=60)
     model, _ = _classifier(args.cache)
     me = distribute.worker_info()
     result = {}
@@ -77,8 +86,8 @@ def worker_main(args):
         result["attribution"] = dict(summary, wall=round(time.perf_counter() - start, 3),
                                      shard_images=_my_images(out, me))
     if "training" in args.parts:
-        strategy = distribute.multi_worker_strategy(startup_timeout=600, heartbeat_timeout=60)
-        result["training"] = training(model, args.train_steps, args.warmup, strategy, args.preset)
+        result["training"] = training(model, args.train_steps, args.warmup, strategy, args.preset,
+                                      shared_dir=str(Path(args.scratch) / "gan"))
     Path(args.scratch, f"worker-{me.index}.json").write_text(json.dumps(result))
 
 
@@ -165,11 +174,16 @@ def main():
             results[name]["training"] = training(model, args.train_steps, args.warmup,
                                                  distribute.get_strategy(strategy), args.preset)
         print(name, json.dumps(results[name]), flush=True)
-    results["2 workers"] = two_workers(args)
+    # One pair of worker processes per part: a dataset run and a training run in the same worker processes
+    # misaligned the collective keys of the two workers (a collective data-type mismatch).
+    results["2 workers"] = {}
+    for part in args.parts:
+        results["2 workers"].update(two_workers(argparse.Namespace(**dict(vars(args), parts=[part]))))
     print("2 workers", json.dumps(results["2 workers"]), flush=True)
     report["ratios"] = _ratios(results, args.parts)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    from tfx_explain._io import write_json
+
+    write_json(args.out, report)
     print(json.dumps(report["ratios"], indent=2))
 
 

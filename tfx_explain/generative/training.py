@@ -152,6 +152,17 @@ def save_png(image, path):
         tmp.write_bytes(data)
 
 
+def _check_same_start(strategy, start, out_dir):
+    """Every worker must resume from the same step, else their collectives misalign and TensorFlow fails
+    later with an obscure collective type mismatch. Happens when ``out_dir`` is not one shared directory."""
+    starts = strategy.gather(strategy.run(lambda: tf.constant([start], tf.int64)), axis=0).numpy()
+    low, high = int(starts.min()), int(starts.max())
+    if low != high:
+        raise InputError(f"out_dir: the workers resume from different steps ({low} and {high}); under "
+                         f"MultiWorkerMirroredStrategy every worker must see the same out_dir ({out_dir}), a "
+                         "directory on a shared file system")
+
+
 def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint_every=1000, sample_fn=None,
                sample_every=None, log_every=100, keep_checkpoints=3, verbose="auto"):
     """Train ``model`` for ``steps`` global steps with fit, resuming from ``out_dir`` when it holds a checkpoint.
@@ -186,6 +197,8 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
             start = int(step_var.numpy())
         if chief:
             writer = tf.summary.create_file_writer(str(out_dir / "logs" / "samples"))
+    if is_multi_worker(strategy):
+        _check_same_start(strategy, start, out_dir)
     remaining = int(steps) - start
     if remaining <= 0:
         return {}
