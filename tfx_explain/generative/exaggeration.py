@@ -25,7 +25,7 @@ from keras import layers
 
 from . import layers_counterfactual as lc
 from .losses import global_mean, hinge_discriminator_loss, hinge_generator_loss, l1_loss, per_example_mean
-from .training import adam, stateless_ints, stateless_uniform, step_dataset
+from .training import stateless_ints, stateless_uniform, step_dataset
 
 TARGETS = ("lower_edge", "center", "dissect")
 
@@ -296,11 +296,8 @@ class ExaggerationModel(lc.FrozenClassifierGAN):
 
 
 def build_model(image_shape, config, target_logit, value_range=(0.0, 1.0)):
-    """An ExaggerationModel compiled with Adam(lr, beta_1, beta_2, eps 1e-8) for G and D (build in a strategy scope)."""
-    model = ExaggerationModel(image_shape, config, target_logit, value_range)
-    model.compile(g_optimizer=adam(config.learning_rate, config.beta_1, config.beta_2),
-                  d_optimizer=adam(config.learning_rate, config.beta_1, config.beta_2))
-    return model
+    """An ExaggerationModel compiled as :meth:`FrozenClassifierGAN.compiled` does."""
+    return ExaggerationModel.compiled(image_shape, config, target_logit, value_range)
 
 
 def bin_dataset(images, source_bins, config, seed):

@@ -28,7 +28,7 @@ from keras import layers
 
 from . import layers_counterfactual as lc
 from .losses import global_mean, per_example_mean
-from .training import adam, stateless_ints, step_dataset
+from .training import stateless_ints, step_dataset
 
 
 @dataclass(frozen=True)
@@ -336,10 +336,7 @@ class ExplainGANModel(lc.FrozenClassifierGAN):
 
 def build_model(image_shape, config, pair_logit, value_range=(0.0, 1.0)):
     """An ExplainGANModel compiled with Adam(lr, beta_1, beta_2) for both players (build in a strategy scope)."""
-    model = ExplainGANModel(image_shape, config, pair_logit, value_range)
-    model.compile(g_optimizer=adam(config.learning_rate, config.beta_1, config.beta_2),
-                  d_optimizer=adam(config.learning_rate, config.beta_1, config.beta_2))
-    return model
+    return ExplainGANModel.compiled(image_shape, config, pair_logit, value_range)
 
 
 def balanced_dataset(images, predicted, batch_size, seed):

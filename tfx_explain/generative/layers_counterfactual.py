@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keras
 from keras import ops
-from .training import AdversarialModel
+from .training import AdversarialModel, adam
 
 PACKAGE = "tfx_explain"
 _register = keras.saving.register_keras_serializable(package=PACKAGE)
@@ -298,6 +298,15 @@ class FrozenClassifierGAN(AdversarialModel):
         self.discriminator = build_discriminator(image_shape, config, self.value_range)
         self._frozen = [frozen]
         self._mark_built()
+
+    @classmethod
+    def compiled(cls, image_shape, config, frozen, value_range=(0.0, 1.0)):
+        """The model compiled with Adam(lr, beta_1, beta_2, eps 1e-8) for both players (build it in a strategy
+        scope)."""
+        model = cls(image_shape, config, frozen, value_range)
+        model.compile(g_optimizer=adam(config.learning_rate, config.beta_1, config.beta_2),
+                      d_optimizer=adam(config.learning_rate, config.beta_1, config.beta_2))
+        return model
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
