@@ -38,10 +38,14 @@ def classifier(name, out):
 def ganmex_run(model, name, out, steps, preset, tag="", **config):
     from tfx_explain import ganmex
 
+    import tensorflow as tf
+
     run = out / name / f"ganmex{tag}"
+    latest = tf.train.latest_checkpoint(str(run / "checkpoints")) if run.exists() else None
+    resumed_from = int(latest.rsplit("-", 1)[1]) if latest else 0  # a resumed run trains only the rest
     start = time.time()
     gen = ganmex.train(model, name, steps=steps, preset=preset, out_dir=run, verbose=2, **config)
-    return gen, time.time() - start
+    return gen, time.time() - start, steps - resumed_from
 
 
 def all_pairs(x, predicted, k):
@@ -61,7 +65,7 @@ def pair_distances(x, labels, same, n_pairs, seed):
     return float(np.sqrt(((x[i] - x[j]) ** 2).reshape(len(i), -1).sum(1)).mean())
 
 
-def measure(name, model, gen, train_seconds, steps, limit):
+def measure(name, model, gen, train_seconds, steps, limit, trained):
     import tfx_explain as tx
     from tfx_explain.metrics import baseline_quality as bq
 
@@ -80,7 +84,8 @@ def measure(name, model, gen, train_seconds, steps, limit):
     result = {
         "dataset": name, "test_images": int(len(x)), "pairs": int(len(targets)), "steps": steps,
         "preset": gen.metadata["preset"], "train_seconds": round(train_seconds, 1),
-        "steps_per_second": round(steps / train_seconds, 3) if train_seconds > 0 else None,
+        "steps_trained_now": int(trained),
+        "steps_per_second": round(trained / train_seconds, 3) if trained > 0 and train_seconds > 0 else None,
         "ms_per_baseline": round(per_baseline_ms, 3), "target_success": round(success, 4),
         "table2": {"D_intra": pair_distances(x, y, True, 20000, 0), "D_inter": pair_distances(x, y, False, 20000, 0),
                    "GAN": float(bq.baseline_distance(x, baselines[one]).mean()),
@@ -133,9 +138,9 @@ def main(argv=None):
         if name.startswith("colored_") and not args.no_sim_ablation:
             variants.append((" (lambda_sim=0)", {"lambda_sim": 0.0}))
         for tag, config in variants:
-            gen, seconds = ganmex_run(model, name, args.out, args.steps, args.preset,
-                                      tag.strip(" ()").replace("=", "_"), **config)
-            result = measure(name, model, gen, seconds, args.steps, args.limit)
+            gen, seconds, trained = ganmex_run(model, name, args.out, args.steps, args.preset,
+                                               tag.strip(" ()").replace("=", "_"), **config)
+            result = measure(name, model, gen, seconds, args.steps, args.limit, trained)
             result["tag"] = tag
             results.append(result)
             print(json.dumps(result), flush=True)
