@@ -16,7 +16,7 @@ and L_rec is the pixel reconstruction of Eq. 5 (the official code uses an L2 los
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -31,7 +31,7 @@ TARGETS = ("lower_edge", "center", "dissect")
 
 
 @dataclass(frozen=True)
-class ExaggerationConfig:
+class ExaggerationConfig(lc.ModelConfig):
     """Architecture, losses and optimiser of Progressive Exaggeration (official values by default)."""
 
     bins: int = 10
@@ -55,12 +55,7 @@ class ExaggerationConfig:
     batch_size: int = 32
     sampling: str = "balanced"  # "balanced": bins drawn uniformly (official calibrated sampling), or "uniform"
 
-    def to_dict(self):
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values):
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    label = "Progressive Exaggeration"
 
 
 PRESETS = {
@@ -78,16 +73,7 @@ PRESETS = {
 
 
 def make_config(preset="cpu", **overrides):
-    from ..errors import InputError
-
-    if preset not in PRESETS:
-        raise InputError(f"preset: expected one of {tuple(PRESETS)}, got {preset!r}")
-    fields = ExaggerationConfig.__dataclass_fields__
-    unknown = sorted(set(overrides) - set(fields))
-    if unknown:
-        raise InputError(f"config: unknown Progressive Exaggeration settings {unknown}; expected some of "
-                         f"{sorted(fields)}")
-    config = replace(PRESETS[preset], **overrides)
+    config = ExaggerationConfig.from_preset(PRESETS, preset, overrides)
     _check_config(config)
     return config
 

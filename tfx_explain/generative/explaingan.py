@@ -20,7 +20,7 @@ gives no weights or kappa (§5.2 says they were cross-validated), so every weigh
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
@@ -32,7 +32,7 @@ from .training import stateless_ints, step_dataset
 
 
 @dataclass(frozen=True)
-class ExplainGANConfig:
+class ExplainGANConfig(lc.ModelConfig):
     """Architecture, loss weights and optimiser of ExplainGAN. Widths are per conv layer."""
 
     encoder_widths: tuple = (64, 128, 256)
@@ -60,12 +60,7 @@ class ExplainGANConfig:
     beta_2: float = 0.999
     batch_size: int = 64
 
-    def to_dict(self):
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values):
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    label = "ExplainGAN"
 
 
 PRESETS = {
@@ -81,15 +76,7 @@ PRESETS = {
 
 
 def make_config(preset="cpu", **overrides):
-    from ..errors import InputError
-
-    if preset not in PRESETS:
-        raise InputError(f"preset: expected one of {tuple(PRESETS)}, got {preset!r}")
-    fields = ExplainGANConfig.__dataclass_fields__
-    unknown = sorted(set(overrides) - set(fields))
-    if unknown:
-        raise InputError(f"config: unknown ExplainGAN settings {unknown}; expected some of {sorted(fields)}")
-    config = replace(PRESETS[preset], **overrides)
+    config = ExplainGANConfig.from_preset(PRESETS, preset, overrides)
     _check_config(config)
     return config
 

@@ -12,8 +12,11 @@ saved explainers load with ``safe_mode=True``.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import ops
+
 from .training import AdversarialModel, adam
 
 PACKAGE = "tfx_explain"
@@ -315,3 +318,29 @@ class FrozenClassifierGAN(AdversarialModel):
         """Images in ``value_range`` mapped to [-1, 1], where the losses are measured."""
         scale, offset = to_unit_range(self.value_range)
         return images * scale + offset
+
+
+class ModelConfig:
+    """Mixin of the counterfactual models' frozen config dataclasses: JSON round trip and presets."""
+
+    label = "model"  # named in error messages
+
+    def to_dict(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    @classmethod
+    def from_preset(cls, presets, preset, overrides):
+        """``presets[preset]`` with ``overrides`` replaced; names outside the dataclass raise InputError."""
+        from ..errors import InputError
+
+        if preset not in presets:
+            raise InputError(f"preset: expected one of {tuple(presets)}, got {preset!r}")
+        fields = cls.__dataclass_fields__
+        unknown = sorted(set(overrides) - set(fields))
+        if unknown:
+            raise InputError(f"config: unknown {cls.label} settings {unknown}; expected some of {sorted(fields)}")
+        return dataclasses.replace(presets[preset], **overrides)
