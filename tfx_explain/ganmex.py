@@ -76,6 +76,17 @@ class Ganmex:
         self.generator = generator
         self.metadata = metadata
         self.gan = gan  # the full GanmexGAN when trained in this session (continue training, inspect D)
+        self._forward = None
+
+    def _traced_forward(self):
+        """G(x, onehot) traced once per generator: a new tf.function per ``generate`` call retraced every time
+        (an explanation loop calls ``generate`` per batch)."""
+        import tensorflow as tf
+
+        if self._forward is None:
+            generator = self.generator
+            self._forward = tf.function(lambda xc, tc: generator([xc, tc], training=False), reduce_retracing=True)
+        return self._forward
 
     @property
     def num_classes(self):
@@ -114,8 +125,7 @@ class Ganmex:
         low, high = self.metadata["input_range"]
         onehot = np.eye(self.num_classes, dtype=np.float32)[targets]
         gan_x = (2.0 * (x - low) / (high - low) - 1.0).astype(np.float32)
-        out = map_batches(lambda xc, tc: self.generator([xc, tc], training=False), [gan_x, onehot], batch_size,
-                          desc="ganmex")
+        out = map_batches(self._traced_forward(), [gan_x, onehot], batch_size, desc="ganmex")
         return (low + (out + 1.0) * 0.5 * (high - low)).astype(np.float32)
 
     def generate_all(self, x, batch_size=256):
