@@ -37,6 +37,23 @@ def _deconv(x, cnum, name):
     return _conv(cnum, 3, f"{name}_conv")(x)
 
 
+def _dilated_encoder(x, c, prefix, widths):
+    """v1's six-conv encoder: 5x5 then 3x3 convs, layers 2 and 4 downsampling; ``widths`` in units of ``c``
+    (the coarse net and the refinement's hallucination branch differ only in layer 2's width)."""
+    for i, w in enumerate(widths, start=1):
+        downsample = i in (2, 4)
+        layer_name = f"{prefix}{i}_downsample" if downsample else f"{prefix}{i}"
+        x = _conv(w * c, 5 if i == 1 else 3, layer_name, stride=2 if downsample else 1)(x)
+    return x
+
+
+def _dilations(x, c, prefix):
+    """v1's dilated 3x3 convs, layers 7-10 (rates 2, 4, 8, 16)."""
+    for i, rate in enumerate(DILATIONS, start=7):
+        x = _conv(4 * c, 3, f"{prefix}{i}_atrous", rate=rate)(x)
+    return x
+
+
 def build_generator(cnum=32, name="inpaint_net"):
     """The two-stage generator ``[x_incomplete (B,H,W,3), mask (B,H,W,1)] -> [x_stage1, x_stage2]``.
 
@@ -47,15 +64,9 @@ def build_generator(cnum=32, name="inpaint_net"):
     x_in = keras.Input((None, None, 3), name="x_incomplete")
     mask = keras.Input((None, None, 1), name="mask")
     x = MaskChannels(name="stage1_input")([x_in, mask])
-    x = _conv(c, 5, "conv1")(x)
-    x = _conv(2 * c, 3, "conv2_downsample", stride=2)(x)
-    x = _conv(2 * c, 3, "conv3")(x)
-    x = _conv(4 * c, 3, "conv4_downsample", stride=2)(x)
-    x = _conv(4 * c, 3, "conv5")(x)
-    x = _conv(4 * c, 3, "conv6")(x)
+    x = _dilated_encoder(x, c, "conv", widths=(1, 2, 2, 4, 4, 4))
     mask_s = ResizeMaskLike(name="mask_s")([mask, x])
-    for i, rate in enumerate(DILATIONS, start=7):
-        x = _conv(4 * c, 3, f"conv{i}_atrous", rate=rate)(x)
+    x = _dilations(x, c, "conv")
     x = _conv(4 * c, 3, "conv11")(x)
     x = _conv(4 * c, 3, "conv12")(x)
     x = _deconv(x, 2 * c, "conv13_upsample")
@@ -67,14 +78,7 @@ def build_generator(cnum=32, name="inpaint_net"):
 
     x = PasteHole(name="stage2_paste")([x_stage1, x_in, mask])
     x_now = MaskChannels(name="stage2_input")([x, mask])
-    h = _conv(c, 5, "xconv1")(x_now)  # hallucination branch
-    h = _conv(c, 3, "xconv2_downsample", stride=2)(h)
-    h = _conv(2 * c, 3, "xconv3")(h)
-    h = _conv(2 * c, 3, "xconv4_downsample", stride=2)(h)
-    h = _conv(4 * c, 3, "xconv5")(h)
-    h = _conv(4 * c, 3, "xconv6")(h)
-    for i, rate in enumerate(DILATIONS, start=7):
-        h = _conv(4 * c, 3, f"xconv{i}_atrous", rate=rate)(h)
+    h = _dilations(_dilated_encoder(x_now, c, "xconv", widths=(1, 1, 2, 2, 4, 4)), c, "xconv")  # hallucination
     a = _conv(c, 5, "pmconv1")(x_now)  # attention branch
     a = _conv(c, 3, "pmconv2_downsample", stride=2)(a)
     a = _conv(2 * c, 3, "pmconv3")(a)
