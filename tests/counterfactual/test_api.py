@@ -92,6 +92,30 @@ def test_save_load_round_trip(exaggeration, pair_test, tmp_path):
     assert json.loads((path / "metadata.json").read_text())["kind"] == "exaggeration"
 
 
+def test_saved_explainers_load_in_a_fresh_process(exaggeration, explaingan_run, pair_test, tmp_path):
+    """A new Python process has not imported the modules that register our layers; load must do it."""
+    import subprocess
+    import sys
+
+    x, _ = pair_test
+    np.save(tmp_path / "x.npy", x)
+    script = (
+        "import sys, numpy as np\n"
+        "from tfx_explain import counterfactual as cf\n"
+        "x = np.load(sys.argv[1])\n"
+        "np.save(sys.argv[2], cf.load(sys.argv[3]).series(x))\n"
+        "np.save(sys.argv[4], cf.load(sys.argv[5]).explain(x, np.zeros(len(x), np.int64))['composite'])\n")
+    explainer, out = exaggeration
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "x.npy"), str(tmp_path / "series.npy"),
+                          str(out / "explainer"), str(tmp_path / "composite.npy"), str(explaingan_run)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "series.npy"), explainer.series(x), atol=1e-5)
+    gan = cf.load(explaingan_run)
+    expected = gan.explain(x, np.zeros(len(x), np.int64))["composite"]
+    np.testing.assert_allclose(np.load(tmp_path / "composite.npy"), expected, atol=1e-5)
+
+
 def test_another_classifier_is_refused_unless_allowed(exaggeration, explaingan_run, pair_test):
     from tfx_explain.models import build
 

@@ -47,7 +47,8 @@ def load_models(path, names):
     """Read the metadata and the named ``.keras`` models of a saved directory (safe mode)."""
     import keras
 
-    from . import layers  # noqa: F401  - registers the package's layers
+    # Every module with registered layers, so a fresh process can deserialize any of our models.
+    from . import contextual_attention, layers, layers_counterfactual  # noqa: F401
 
     path = Path(path)
     meta_path = path / METADATA
