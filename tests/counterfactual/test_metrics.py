@@ -114,6 +114,21 @@ def test_compatibility_statistics():
         M.compatibility(p, q[:3])
 
 
+def test_compatibility_separates_per_image_offsets_from_noise():
+    requested = np.tile(np.linspace(0.0, 0.9, 10), (4, 1))
+    offsets = np.array([[-0.05], [0.0], [0.05], [0.1]])
+    shifted = M.compatibility(requested, np.clip(requested + offsets, 0, 1), bins=10)
+    # every series moves in step with its request; what the pooled Pearson misses is one constant per image
+    assert shifted["per_image_pearson"] == pytest.approx(1.0)
+    assert shifted["pearson"] < 0.999
+    assert shifted["offset_share"] > 0.95  # clipping at 0 bends one series a little
+    noise = np.random.default_rng(0).normal(0, 0.1, requested.shape)
+    noisy = M.compatibility(requested, requested + noise - noise.mean(1, keepdims=True))
+    assert noisy["offset_share"] == pytest.approx(0.0, abs=1e-9)  # no offsets at all
+    assert noisy["per_image_pearson"] < 1.0
+    assert "offset_share" not in M.compatibility(requested.ravel(), requested.ravel() + noise.ravel())
+
+
 def test_compatibility_plot_writes_a_png(tmp_path):
     requested = np.repeat([0.0, 0.5, 1.0], 4)
     M.compatibility_plot(requested, requested * 0.9, tmp_path / "c.png")

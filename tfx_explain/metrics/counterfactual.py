@@ -162,11 +162,16 @@ def compatibility(requested, achieved, bins=None):
     Returns Pearson and Spearman correlations, the MSE, the mean Bernoulli KL(requested || achieved)
     (infinite terms, e.g. requested 0 and achieved 0 exactly, are skipped) and, with ``bins``, the share of
     explanations whose achieved value falls in the bin of the requested value.
+
+    With (images, bins) arrays (one series per row) it also says how the pooled numbers fall short:
+    ``per_image_pearson`` (median over images of each series' own correlation: does every series move f
+    in step?) and ``offset_share`` (the share of the residual variance achieved - mean achieved per bin
+    that a constant per image explains: series that move in step but start from the query's own score).
     """
     from scipy import stats
 
-    p = np.asarray(requested, np.float64).ravel()
-    q = np.asarray(achieved, np.float64).ravel()
+    p_in, q_in = np.asarray(requested, np.float64), np.asarray(achieved, np.float64)
+    p, q = p_in.ravel(), q_in.ravel()
     if p.shape != q.shape or len(p) < 2:
         raise InputError(f"achieved: expected as many values as requested (at least 2), got {len(q)} and {len(p)}")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -177,7 +182,21 @@ def compatibility(requested, achieved, bins=None):
     if bins is not None:
         to_bin = lambda v: np.clip(np.floor(v * bins + 1e-9), 0, bins - 1)  # noqa: E731
         out["in_bin"] = float(np.mean(to_bin(p) == to_bin(q)))
+    if q_in.ndim == 2 and q_in.shape[1] > 2:
+        out.update(_series_statistics(p_in, q_in))
     return out
+
+
+def _series_statistics(p, q):
+    """Per-image correlation of a series with its request, and the share of residuals that is an offset."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pc, qc = p - p.mean(1, keepdims=True), q - q.mean(1, keepdims=True)
+        per_image = (pc * qc).sum(1) / np.sqrt((pc ** 2).sum(1) * (qc ** 2).sum(1))
+    residual = q - q.mean(0)
+    total = np.var(residual)
+    within = np.var(residual - residual.mean(1, keepdims=True))
+    return {"per_image_pearson": float(np.nanmedian(per_image)) if np.isfinite(per_image).any() else float("nan"),
+            "offset_share": float(1.0 - within / total) if total > 0 else 0.0}
 
 
 def compatibility_plot(requested, achieved, path=None, title=None):
