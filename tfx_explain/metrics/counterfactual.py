@@ -182,7 +182,7 @@ def compatibility(requested, achieved, bins=None):
     if bins is not None:
         to_bin = lambda v: np.clip(np.floor(v * bins + 1e-9), 0, bins - 1)  # noqa: E731
         out["in_bin"] = float(np.mean(to_bin(p) == to_bin(q)))
-    if q_in.ndim == 2 and q_in.shape[1] > 2:
+    if q_in.ndim == 2 and p_in.shape == q_in.shape and q_in.shape[1] > 2:  # one series per row
         out.update(_series_statistics(p_in, q_in))
     return out
 
