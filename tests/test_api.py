@@ -77,18 +77,53 @@ def test_every_model_kind_gives_the_same_attributions(kind):
         np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5, err_msg=f"{kind} {method}")
 
 
-def test_one_vs_one_logits_of_a_subclassed_softmax_model_use_log_probabilities():
+def test_logits_of_a_subclassed_softmax_model_are_found_in_its_graph():
+    rng = np.random.default_rng(1)
+    weights = _weights(rng)
+    x = rng.random((3, 6, 6, 1)).astype(np.float32)
+    for target in (1, None):
+        got = tx.explain_keras(_subclassed(weights), x, method="integrated_gradients", original_class=0,
+                               target_class=target, score="logit", steps=10)
+        want = tx.explain_keras(_functional(weights), x, method="integrated_gradients", original_class=0,
+                                target_class=target, score="logit", steps=10)
+        np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5)
+
+
+def _hand_softmax(weights):
+    """Softmax written as exp(z) / sum(exp(z)): no Softmax op in the graph for the head finder to see."""
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = keras.layers.Conv2D(4, 3, activation="relu")
+            self.flat = keras.layers.Flatten()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x, training=False):
+            e = keras.ops.exp(self.dense(self.flat(self.conv(x))))
+            return e / keras.ops.sum(e, axis=-1, keepdims=True)
+
+    model = Net()
+    model(np.zeros((1, 6, 6, 1), np.float32))
+    model.set_weights(weights)
+    return model
+
+
+def test_a_softmax_hidden_from_the_graph_is_said_and_one_vs_one_logits_use_log_probabilities():
     rng = np.random.default_rng(1)
     weights = _weights(rng)
     x = rng.random((3, 6, 6, 1)).astype(np.float32)
     with pytest.warns(UserWarning, match="log-probabilities"):
-        got = tx.explain_keras(_subclassed(weights), x, method="integrated_gradients", original_class=0,
-                               target_class=1, score="logit", steps=10)
+        got = tx.explain_keras(_hand_softmax(weights), x, method="integrated_gradients", original_class=0,
+                               target_class=1, score="logit", steps=10, head="softmax")
     want = tx.explain_keras(_functional(weights), x, method="integrated_gradients", original_class=0,
                             target_class=1, score="logit", steps=10)
     np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5)
-    with pytest.raises(ModelError, match="cannot be bypassed"):
-        tx.explain_keras(_subclassed(weights), x, method="saliency", score="logit")
+    with pytest.warns(UserWarning, match="taken for softmax probabilities"):
+        tx.explain_keras(_hand_softmax(weights), x, method="saliency")
+    with pytest.raises(ModelError, match="cannot be seen"):
+        tx.explain_keras(_hand_softmax(weights), x, method="saliency", score="logit", head="softmax")
 
 
 def test_default_original_class_is_the_prediction_and_single_image_accepted():

@@ -15,7 +15,8 @@ from .errors import InputError
 from .explanation import Explanation
 from .models import introspect
 from .precision import check_precision
-from .targets import class_weights, resolve_classes, score_function
+from .errors import ExactnessWarning
+from .targets import class_weights, explained_scores, predict_scores, resolve_classes, score_function
 
 _COMMON = ("batch_size", "strategy", "progress")
 
@@ -23,7 +24,7 @@ _COMMON = ("batch_size", "strategy", "progress")
 def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
                   target_class=None, score="probability", batch_size=None, strategy=None, data=None, seed=0,
                   progress="auto", baseline_options=None, allow_mismatch=False, precision="float32",
-                  jit_compile=False, **method_options):
+                  jit_compile=False, head="auto", **method_options):
     """Explain a Keras image classifier's decisions, one-vs-all or one-vs-one.
 
     Args:
@@ -37,7 +38,12 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         original_class: c_o, an int or one per sample; default the model's predicted class.
         target_class: None for one-vs-all (explain S_co); an int or one per sample for one-vs-one,
             explaining the score delta S_co - S_ct (ganmex_appendix.txt A.3).
-        score: ``"probability"`` (softmax output, as the reference) or ``"logit"`` (pre-softmax).
+        score: ``"probability"`` (softmax output, as the reference) or ``"logit"`` (pre-softmax). What S_k is
+            for each output head (softmax, logits, sigmoid multi-label, binary single unit) is tabulated in
+            :class:`~tfx_explain.targets.ScoreFunction`.
+        head: what the model outputs: ``"auto"`` (read from its traced graph: a final Softmax or Sigmoid op,
+            else logits, with a warning when the outputs do not look like logits), ``"softmax"``,
+            ``"logits"`` or ``"sigmoid"``.
         batch_size: inputs per internal chunk (memory is bounded by it); default per method.
         strategy: a tf.distribute strategy or its name; chunks are split across its replicas.
         data: training data for ``mdts``, ``random_target`` and ``train`` baselines: a dataset name or
@@ -66,7 +72,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     baseline_options = dict(baseline_options or {})
     _check_baseline_options(baseline_options)
     score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None, precision=precision,
-                              jit_compile=jit_compile)
+                              jit_compile=jit_compile, head=head)
     strategy = get_strategy(strategy) if strategy is not None else None
     predicted = None
     if original_class is None:
@@ -103,6 +109,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
             **({"jit_compile": True} if jit_compile else {}),
             **{k: v for k, v in result.extras.items() if np.ndim(v) == 0 or isinstance(v, (tuple, list))}}
     extras = {k: v for k, v in result.extras.items() if isinstance(v, np.ndarray) and v.ndim > 0}
+    _warn_uncovered(method, result.extras.get("uncovered_ops"), input_scores, baseline_scores, result.attributions)
     if isinstance(refs, PointBaselines):
         extras.update({k: v for k, v in refs.info.items() if isinstance(v, np.ndarray)})
     return Explanation(inputs=x, baselines=baseline_values, attributions=result.attributions.astype(np.float32),
@@ -110,17 +117,20 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
                        baseline_scores=baseline_scores, method=method, score=score, options=info, extras=extras)
 
 
-def predict_scores(score_fn, x, strategy=None, batch_size=512):
-    """(N, K) class scores of the chosen kind, batched."""
-    fn = score_fn.compiled(("scores",), lambda: score_fn.scores)
-    return map_batches(fn, [x], batch_size, strategy=strategy, desc="scores")
+def _warn_uncovered(method, uncovered, input_scores, baseline_scores, attributions):
+    """Warn, with the measured residual, when a rule-based method met ops without a rule (DeepLIFT, DeepSHAP)."""
+    if not uncovered or baseline_scores is None:
+        return
+    import warnings
 
-
-def explained_scores(score_fn, x, weights, strategy=None, batch_size=512):
-    """(N,) the explained scalar S_w at x."""
-    fn = score_fn.compiled(("explained",), lambda: score_fn.explained)
-    return map_batches(fn, [x, weights], batch_size, strategy=strategy,
-                       desc="scores")
+    delta = input_scores - baseline_scores
+    residual = np.abs(attributions.reshape(len(delta), -1).sum(axis=1) - delta)
+    scale = max(float(np.abs(delta).max()), 1e-12)
+    more = f" and {len(uncovered) - 1} more" if len(uncovered) > 1 else ""
+    warnings.warn(f"{method}: no rule for {uncovered[0]}{more}; their gradients stand in for DeepLIFT multipliers, "
+                  f"so the map is not exact: measured max |sum(A) - (S(x) - S(b))| = {residual.max():.3g} "
+                  f"({residual.max() / scale:.1%} of max |S(x) - S(b)|). strict=True refuses such models; "
+                  "integrated_gradients and occlusion need no rules", ExactnessWarning, stacklevel=3)
 
 
 def _check_method(method, options):

@@ -24,3 +24,9 @@ class ModelError(TfxExplainError, ValueError):
 
 class MismatchError(TfxExplainError, ValueError):
     """A saved artefact was made for another classifier or another configuration."""
+
+
+class ExactnessWarning(UserWarning):
+    """A method that claims an exact property (DeepLIFT's summation-to-delta) could not prove it on this model.
+
+    The message names the op, its Keras layer and the measured residual."""

@@ -31,14 +31,29 @@ def check_precision(precision, name="precision"):
     return precision
 
 
+def _computes_below_float32(model):
+    """Whether any layer computes in 16 bits (a model built under a mixed-precision policy)."""
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        policy = getattr(layer, "dtype_policy", None)
+        if getattr(policy, "compute_dtype", "float32") in ("float16", "bfloat16"):
+            return True
+        stack.extend(getattr(layer, "layers", None) or [])
+    return False
+
+
 def compute_model(model, precision):
-    """``model`` itself for float32; else a copy that computes in ``precision`` with the same float32 weights.
+    """A model that computes in ``precision``, with the same float32 weights; the user's model is untouched.
+
+    For ``"float32"`` this is ``model`` itself, unless the model was built under a mixed-precision policy:
+    then a float32 clone is explained (attributions and their exactness are float32 properties).
 
     The copy is a clone of a Sequential or functional model (Keras 3 or tf_keras) whose layers get the
     mixed dtype policy, all but the last, which keeps float32. The user's model is left untouched.
     """
     check_precision(precision)
-    if precision == "float32":
+    if precision == "float32" and not _computes_below_float32(model):
         return model
     from .models import introspect
 
@@ -47,7 +62,7 @@ def compute_model(model, precision):
 
     def clone(layer):
         config = layer.get_config()
-        config["dtype"] = "float32" if layer is last else precision
+        config["dtype"] = "float32" if layer is last or precision == "float32" else precision
         return layer.__class__.from_config(config)
 
     kwargs = {"recursive": True} if km.__name__ == "keras" else {}

@@ -6,7 +6,8 @@ one-vs-all and ``w = e_co - e_ct`` for one-vs-one. Methods that are linear in th
 EG, DeepLIFT, occlusion) therefore give exactly ``map(S_co) - map(S_ct)`` for one-vs-one.
 
 Scores are ``"probability"`` (the softmax output, as the reference harness used, ganmex.md §3.3) or
-``"logit"`` (pre-softmax), found by bypassing a final softmax without modifying the model.
+``"logit"`` (pre-softmax), found in the model's traced graph without modifying the model. Softmax, logit,
+sigmoid multi-label and binary single-unit heads are each handled explicitly (:class:`ScoreFunction`).
 """
 from __future__ import annotations
 
@@ -25,19 +26,20 @@ _CACHE = OrderedDict()  # (id(model), kind, one_vs_one, precision, jit) -> Score
 _CACHE_SIZE = 8
 
 
-def score_function(model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False):
+def score_function(model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False,
+                   head="auto"):
     """A :class:`ScoreFunction`, reused across calls on the same model so its traced functions are reused.
 
     The model is checked on ``probe`` every time; only the last few models are kept.
     """
-    key = (id(model), kind, bool(one_vs_one), precision, bool(jit_compile))
+    key = (id(model), kind, bool(one_vs_one), precision, bool(jit_compile), head)
     cached = _CACHE.get(key)
     if cached is not None and cached.user_model is model:
         introspect.probe_outputs(model, probe)
         _CACHE.move_to_end(key)
         return cached
     fn = ScoreFunction(model, kind, probe=probe, one_vs_one=one_vs_one, precision=precision,
-                       jit_compile=jit_compile)
+                       jit_compile=jit_compile, head=head)
     _CACHE[key] = fn
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -45,18 +47,37 @@ def score_function(model, kind="probability", *, probe, one_vs_one=False, precis
 
 
 class ScoreFunction:
-    """Class scores of a Keras model as a TensorFlow function, plus the logits where they can be reached.
+    """Class scores S_k of a Keras model as TensorFlow ops, of the kind asked for, for every output head.
+
+    ``head`` says what the model outputs (found from its traced graph with ``"auto"``):
+
+    ==============  =====================================  ===========================================
+    head            ``score="probability"``: S_k           ``score="logit"``: S_k
+    ==============  =====================================  ===========================================
+    softmax         the model's output p_k                 z_k, the softmax's input (found in the
+                                                           traced graph: separate layer, fused into a
+                                                           Dense, nested or subclassed model)
+    logits          softmax(z)_k                           the model's output z_k
+    sigmoid, K > 1  the model's output σ(z_k) (multi-      z_k, the sigmoid's input
+                    label: classes are not exclusive)
+    sigmoid, K = 1  (1 − p, p): class 1 = p, class 0 = 1−p  (0, z), so softmax((0, z)) = (1 − p, p)
+    logits, K = 1   (1 − σ(z), σ(z))                        (0, z)
+    ==============  =====================================  ===========================================
+
+    One-vs-one explains S_co − S_ct; for the binary head the logit delta is ±z. A softmax or sigmoid that
+    cannot be seen in the graph (hidden behind a ``TFSMLayer``) but is declared with ``head=`` gives logits
+    as log p (softmax: exact for one-vs-one deltas only) or log p − log(1 − p) (sigmoid).
 
     Attributes:
         kind: "probability" or "logit".
-        num_classes: K.
-        has_logits: whether ``logits`` is available (for DeepLIFT's softmax rule).
-        probabilities_are_softmax_of_logits: whether ``probability == softmax(logits)``.
+        head: "softmax", "logits" or "sigmoid"; units: the model's output width (1 for binary heads).
+        num_classes: K (2 for a binary head).
         precision, jit_compile: how the scores are computed (see :mod:`tfx_explain.precision`); ``model`` is
-            the model actually called (a mixed-precision copy of ``user_model`` when not float32).
+            the model actually called (a float32 or mixed-precision copy of ``user_model`` when needed).
     """
 
-    def __init__(self, model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False):
+    def __init__(self, model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False,
+                 head="auto"):
         from .precision import compute_model
 
         if kind not in SCORES:
@@ -68,24 +89,18 @@ class ScoreFunction:
         self.kind = kind
         self._compiled = {}
         outputs = introspect.probe_outputs(model, probe)
-        self.num_classes = int(outputs.shape[1])
-        bypass = introspect.logits_function(model)
-        self._log_probability_delta = False
-        if bypass is not None:  # a visible final softmax: output = softmax(logits)
-            self._logits, self.output_is_probability = bypass, True
-        elif introspect.looks_like_probabilities(outputs):  # softmax hidden inside a subclassed model
-            self._logits, self.output_is_probability = None, True
-        else:  # the model outputs logits
-            self._logits, self.output_is_probability = (lambda x, training=False: model(x, training=training)), False
-        if kind == "logit" and self._logits is None:
+        self.head, self._activation_visible = introspect.output_head(model, probe, outputs, head)
+        self.units = int(outputs.shape[1])
+        self.num_classes = 2 if self.units == 1 else self.units
+        self._log_probability_delta = (kind == "logit" and self.head == "softmax" and not self._activation_visible)
+        if self._log_probability_delta:
             if not one_vs_one:
                 raise ModelError(
-                    "score: 'logit' needs the pre-softmax output, but this model's final softmax cannot be "
-                    "bypassed (subclassed model); pass a model that outputs logits or use score='probability'")
+                    "score: 'logit' needs the pre-softmax output, but this model's softmax cannot be seen in its "
+                    "traced graph; pass a model that outputs logits or use score='probability'")
             # log p_co - log p_ct = z_co - z_ct exactly, so one-vs-one logit deltas need no bypass.
-            self._log_probability_delta = True
-            warnings.warn("score='logit': the softmax of this model cannot be bypassed; using log-probabilities,"
-                          " whose one-vs-one deltas equal the logit deltas exactly", stacklevel=3)
+            warnings.warn("score='logit': the softmax of this model cannot be seen in its graph; using "
+                          "log-probabilities, whose one-vs-one deltas equal the logit deltas exactly", stacklevel=3)
 
     def compiled(self, key, build):
         """``tf.function(build())``, traced once per key and reused by later calls on this model.
@@ -98,41 +113,79 @@ class ScoreFunction:
             self._compiled[key] = tf.function(build(), reduce_retracing=True, jit_compile=self.jit_compile)
         return self._compiled[key]
 
-    def _call_model(self, x):
-        return self.model(x, training=False)
+    def scores_function(self, kind, image_shape):
+        """The traced (N, H, W, C) -> (N, K) scores of ``kind``: one trace for every batch size."""
+        import tensorflow as tf
+
+        key = ("scores_of_kind", kind, tuple(image_shape))
+        fresh = key not in self._compiled
+        fn = self.compiled(key, lambda: lambda v: self._scores(v, kind))
+        if fresh:  # traced for any batch size now, so later calls of any size reuse it
+            fn.get_concrete_function(tf.TensorSpec((None,) + tuple(image_shape), tf.float32))
+        return fn
 
     @property
     def has_logits(self):
-        return self._logits is not None
+        """Whether the pre-activation scores z can be reached exactly."""
+        return self.head == "logits" or self._activation_visible
 
     def logits(self, x):
-        if self._logits is None:
-            raise ModelError("model: its logits cannot be reached (final softmax inside a subclassed model)")
-        return self._logits(x, training=False)
+        """(N, K) logit scores (see the class table), whatever ``kind`` is."""
+        return self._scores(x, "logit")
 
     def probabilities(self, x):
-        import tensorflow as tf
-
-        out = self._call_model(x)
-        return out if self.output_is_probability else tf.nn.softmax(out, axis=-1)
+        """(N, K) probability scores (see the class table), whatever ``kind`` is."""
+        return self._scores(x, "probability")
 
     def scores(self, x):
-        """(N, K) class scores of the chosen kind; differentiable TensorFlow ops."""
+        """(N, K) class scores of the chosen kind, float32; differentiable TensorFlow ops."""
+        return self._scores(x, self.kind)
+
+    def _scores(self, x, kind):
         import tensorflow as tf
 
-        if self.kind == "probability":
-            out = self.probabilities(x)
-        elif self._log_probability_delta:
-            out = tf.math.log(tf.maximum(self._call_model(x), 1e-30))
-        else:
-            out = self.logits(x)
-        return tf.cast(out, tf.float32)  # a no-op in float32; mixed-precision logits arrive in 16 bits
+        if tf.executing_eagerly():  # the pre-activation is found in a graph: trace once per kind
+            return self.scores_function(kind, x.shape[1:])(tf.cast(x, tf.float32))
+        out = introspect.call_model(self.model, x)
+        if kind == "logit" and self.head != "logits":
+            out = self._pre_activation(out)
+        elif kind == "probability" and self.head == "logits":
+            out = tf.sigmoid(out) if self.units == 1 else tf.nn.softmax(out, axis=-1)
+        out = tf.cast(out, tf.float32)  # a no-op in float32; mixed-precision outputs may arrive in 16 bits
+        if self.units == 1:  # binary: class 1 = p (or z), class 0 = 1 - p (or 0)
+            return tf.concat([1.0 - out if kind == "probability" else tf.zeros_like(out), out], axis=-1)
+        return out
+
+    def _pre_activation(self, out):
+        import tensorflow as tf
+
+        if self._activation_visible:
+            return introspect.pre_activation(out)
+        p = tf.cast(out, tf.float32)
+        if self.head == "softmax":
+            return tf.math.log(tf.maximum(p, 1e-30))
+        return tf.math.log(tf.maximum(p, 1e-30)) - tf.math.log(tf.maximum(1.0 - p, 1e-30))
 
     def explained(self, x, weights):
         """The explained scalar per sample: S_w(x) = sum_k w_k S_k(x)."""
         import tensorflow as tf
 
         return tf.reduce_sum(self.scores(x) * weights, axis=-1)
+
+
+def predict_scores(score_fn, x, strategy=None, batch_size=512):
+    """(N, K) class scores of the chosen kind, batched."""
+    from .batching import map_batches
+
+    x = np.asarray(x, np.float32)
+    fn = score_fn.scores_function(score_fn.kind, x.shape[1:])
+    return map_batches(fn, [x], batch_size, strategy=strategy, desc="scores")
+
+
+def explained_scores(score_fn, x, weights, strategy=None, batch_size=512):
+    """(N,) the explained scalar S_w at x (from :func:`predict_scores`: one traced function per model)."""
+    scores = predict_scores(score_fn, x, strategy, batch_size)
+    return np.einsum("nk,nk->n", scores, np.asarray(weights, np.float32), dtype=np.float32)
 
 
 def class_weights(original_class, target_class, num_classes):

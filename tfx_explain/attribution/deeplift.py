@@ -1,15 +1,19 @@
-"""DeepLIFT with the Rescale rule (Shrikumar et al., 2017; ganmex_main.txt §2.1), native TF2.
+"""DeepLIFT (Shrikumar et al., 2017; ganmex_main.txt §2.1), native TF2, with one rule per op type.
 
-The multiplier of every element-wise non-linearity y = f(u) becomes dy/du := (f(u) - f(u_ref)) /
-(u - u_ref) when |u - u_ref| > 1e-5, else the derivative at the midpoint (ganmex.md §3.1, DeepExplain's
-threshold); linear layers keep their weights. Chaining these multipliers is ordinary back-propagation
-with the non-linearities' gradients replaced, which we do with TensorFlow's public gradient override:
-the inputs and their references run as one batch [x; b] inside a ``tf.function`` under
-``Graph.gradient_override_map``, and ``tf.gradients`` uses the Rescale gradient registered below.
+The inputs and their references run as one batch [x; b] inside a ``tf.function`` whose ops get DeepLIFT's
+rules through TensorFlow's public gradient override; ``tf.gradients`` then chains multipliers instead of
+gradients, and the attribution is multiplier × (x − b). The rules and the table that maps op types to them
+live in :mod:`.rules`: Rescale for element-wise non-linearities (dy/du := Δy/Δu when |Δu| > 1e-5, else the
+derivative at the midpoint: DeepExplain's threshold, ganmex.md §3.1), the two-player Shapley split for
+products and other two-operand element-wise ops, an exact split of Δmax for max pooling and reduce-max,
+and the path rule for the softmax. Linear ops keep their gradient, which is their exact multiplier.
 
-Summation-to-delta is exact on networks whose non-linearities are element-wise (ReLU, ELU, sigmoid,
-tanh, softplus, ...) and whose other layers are affine in inference mode (dense, conv, average pooling,
-batch norm, dropout). Max pooling keeps its gradient, as in DeepExplain.
+Summation-to-delta, sum_i A_i = S_w(x) − S_w(b), is therefore exact on every model whose traced path has
+only linear ops and ops with a rule (all of keras.applications' ResNet, MobileNetV2, EfficientNet,
+DenseNet, VGG, Xception and ConvNeXt; ``tests/attribution/test_model_zoo.py``). Before computing,
+:mod:`.traced_path` lists the ops on the path; an op without a rule makes ``explain_keras`` warn with the
+op, its Keras layer and the measured residual (``strict=True`` refuses instead), and a function call that
+hides non-linear ops (``TFSMLayer``) is refused.
 
 A softmax (``score="probability"``) is not element-wise. With ``softmax_rule="path"`` (default) its
 multiplier is the Jacobian averaged along the straight path between the reference's and the input's
@@ -23,144 +27,107 @@ from __future__ import annotations
 import numpy as np
 
 from ..batching import map_batches
-from ..errors import InputError
+from ..errors import InputError, ModelError
+from . import rules, traced_path
 from ._common import DEFAULT_BATCH, MethodResult
 
-THRESHOLD = 1e-5
-GRADIENT_NAME = "TfxExplainDeepLiftRescale"
-SOFTMAX_GRADIENT_NAME = "TfxExplainDeepLiftSoftmaxPath"
 SOFTMAX_RULES = ("path", "gradient")
 
 
-def _derivative(op_type, u, op):
-    """f'(u) of the supported element-wise ops, for the |du| <= threshold case."""
-    import tensorflow as tf
-
-    if op_type == "Relu":
-        return tf.cast(u > 0, u.dtype)
-    if op_type == "Relu6":
-        return tf.cast((u > 0) & (u < 6), u.dtype)
-    if op_type == "LeakyRelu":
-        return tf.where(u > 0, tf.ones_like(u), tf.fill(tf.shape(u), tf.cast(op.get_attr("alpha"), u.dtype)))
-    if op_type == "Elu":
-        return tf.where(u > 0, tf.ones_like(u), tf.exp(u))
-    if op_type == "Selu":
-        alpha, scale = 1.6732632423543772, 1.0507009873554805
-        return scale * tf.where(u > 0, tf.ones_like(u), alpha * tf.exp(u))
-    if op_type == "Sigmoid":
-        s = tf.sigmoid(u)
-        return s * (1 - s)
-    if op_type == "Tanh":
-        t = tf.tanh(u)
-        return 1 - t * t
-    if op_type == "Softplus":
-        return tf.sigmoid(u)
-    if op_type == "Softsign":
-        return 1.0 / tf.square(1.0 + tf.abs(u))
-    raise ValueError(f"no Rescale derivative for op {op_type}")  # only OVERRIDDEN ops are routed here
-
-
-OVERRIDDEN = ("Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign")
-
-
-def _rescale_gradient(op, grad):
-    """Rescale-rule gradient for a batch laid out as [inputs; references] along axis 0."""
-    import tensorflow as tf
-
-    u, y = op.inputs[0], op.outputs[0]
-    half = tf.shape(u)[0] // 2
-    du = u[:half] - u[half:]
-    dy = y[:half] - y[half:]
-    far = tf.abs(du) > THRESHOLD
-    ratio = dy / tf.where(far, du, tf.ones_like(du))
-    multiplier = tf.where(far, ratio, _derivative(op.type, (u[:half] + u[half:]) / 2, op))
-    return grad * tf.concat([multiplier, multiplier], axis=0)
-
-
-def _softmax_path_gradient(op, grad, nodes=64):
-    """Softmax rule for a batch [inputs; references]: the gradient averaged along the straight path.
-
-    For p = softmax(z) and upstream gradient g, returns int_0^1 J(z_b + a (z_x - z_b))^T g da (64-node
-    Gauss-Legendre), so that sum_k m_k (z_x - z_b)_k = g . (p(z_x) - p(z_b)): the softmax keeps
-    summation-to-delta like an element-wise Rescale non-linearity.
-    """
-    import tensorflow as tf
-
-    z = op.inputs[0]
-    half = tf.shape(z)[0] // 2
-    z_x, z_b = z[:half], z[half:]
-    g = grad[:half]
-    t, c = np.polynomial.legendre.leggauss(nodes)
-    alphas = tf.constant((t + 1) / 2, z.dtype)
-    coefs = tf.constant(c / 2, z.dtype)
-    p = tf.nn.softmax(z_b[None] + alphas[:, None, None] * (z_x - z_b)[None], axis=-1)  # (nodes, N, K)
-    jtg = p * (g[None] - tf.reduce_sum(p * g[None], axis=-1, keepdims=True))
-    m = tf.tensordot(coefs, jtg, axes=1)
-    return tf.concat([m, tf.zeros_like(m)], axis=0)
-
-
-def _register():
-    import tensorflow as tf
-
-    for name, function in ((GRADIENT_NAME, _rescale_gradient), (SOFTMAX_GRADIENT_NAME, _softmax_path_gradient)):
-        try:
-            tf.RegisterGradient(name)(function)
-        except KeyError:
-            pass  # already registered (module reloaded)
-
-
 def _chunk_fn(score_fn, softmax_rule):
+    """The traced DeepLIFT step; tracing it records the traced-path check in ``chunk.findings``."""
     import tensorflow as tf
-
-    overrides = {op: GRADIENT_NAME for op in OVERRIDDEN}
-    if softmax_rule == "path":
-        overrides["Softmax"] = SOFTMAX_GRADIENT_NAME
 
     def chunk(x, b, w):
         both = tf.concat([x, b], axis=0)
-        with tf.compat.v1.get_default_graph().gradient_override_map(overrides):
+        with rules.deeplift_tracing(softmax_rule):
             out = score_fn.scores(both)
+        chunk.findings = traced_path.analyse(both, out, score_fn.model, softmax_rule)
         n = tf.shape(x)[0]
-        grad = tf.gradients(tf.reduce_sum(out[:n] * w), both)[0][:n]
+        with rules.explained_input(both):
+            grad = tf.gradients(tf.reduce_sum(out[:n] * w), both)[0][:n]
         return grad * (x - b)
 
     return chunk
 
 
-def deeplift(score_fn, x, weights, baselines, *, softmax_rule="path", batch_size=None, strategy=None,
-             progress=False):
-    """DeepLIFT-Rescale attributions of S_w with one reference per sample (``baselines``, (N, H, W, C))."""
-    if softmax_rule not in SOFTMAX_RULES:
-        raise InputError(f"softmax_rule: expected one of {SOFTMAX_RULES}, got {softmax_rule!r}")
-    _register()
-    fn = score_fn.compiled(("deeplift", softmax_rule), lambda: _chunk_fn(score_fn, softmax_rule))
-    out = map_batches(fn, [x, baselines, weights], batch_size or 2 * DEFAULT_BATCH,
-                      strategy=strategy, progress=progress, desc="deeplift")
-    return MethodResult(out, {"softmax_rule": softmax_rule if score_fn.kind == "probability" else "none (logits)"})
+def _traced(score_fn, key, build, specs, chunk_of):
+    """The compiled step for ``key``, traced now on ``specs`` (None batch), and its traced-path findings."""
+    fn = score_fn.compiled(key, build)
+    fn.get_concrete_function(*specs)
+    return fn, chunk_of(fn.python_function).findings
 
 
-def deeplift_multi_reference(score_fn, x, weights, references, *, batch_size=None, strategy=None,
-                             progress=False):
-    """Mean of DeepLIFT-Rescale over several references per sample: DeepSHAP (Lundberg & Lee, 2017).
+def check_rules(findings, strict=False, method="deeplift"):
+    """Raise for fatal findings (:mod:`.traced_path`), or for any with ``strict``; return the findings."""
+    fatal = [f for f in findings if f.fatal]
+    if fatal:
+        raise ModelError(f"model: {method} cannot apply its rules here: {fatal[0].describe()}. Use "
+                         "method='integrated_gradients' or 'occlusion', which need no rules")
+    if findings and strict:
+        raise ModelError(f"model: {method} has no rule for {findings[0].describe()}"
+                         + (f" and {len(findings) - 1} more op(s)" if len(findings) > 1 else "")
+                         + "; strict=True refuses such models (without strict a warning reports the measured "
+                         "residual)")
+    return findings
 
-    ``references`` has shape (N, R, H, W, C); the map is (1/R) sum_r DeepLIFT(x, b_r), the DeepSHAP
-    estimate with background {b_r} (ganmex_main.txt §2.1).
-    """
-    _register()
-    chunk = _chunk_fn(score_fn, "path")
-    n, r = references.shape[:2]
 
+def _specs(x, weights, *middle):
     import tensorflow as tf
 
-    def multi(xc, refs, w):
+    return [tf.TensorSpec((None,) + tuple(a.shape[1:]), tf.float32) for a in (x, *middle, weights)]
+
+
+def deeplift(score_fn, x, weights, baselines, *, softmax_rule="path", strict=False, batch_size=None,
+             strategy=None, progress=False):
+    """DeepLIFT-Rescale attributions of S_w with one reference per sample.
+
+    Args:
+        score_fn: the explained score (:class:`~tfx_explain.targets.ScoreFunction`).
+        x, baselines: (N, H, W, C) inputs and their references; weights: (N, K) output weights w.
+        softmax_rule: ``"path"`` (exact) or ``"gradient"`` (DeepExplain's; does not sum to delta).
+        strict: refuse (:class:`~tfx_explain.errors.ModelError`) a model with an op that has no rule, instead
+            of computing and letting ``explain_keras`` warn with the measured residual.
+    Returns:
+        (N, H, W, C) attributions with sum_i A_i = S_w(x) - S_w(b) (exact when ``extras["uncovered_ops"]``
+        is empty). Raises ModelError before any work for a function call that hides non-linear ops.
+    """
+    if softmax_rule not in SOFTMAX_RULES:
+        raise InputError(f"softmax_rule: expected one of {SOFTMAX_RULES}, got {softmax_rule!r}")
+    fn, findings = _traced(score_fn, ("deeplift", softmax_rule), lambda: _chunk_fn(score_fn, softmax_rule),
+                           _specs(x, weights, baselines), lambda f: f)
+    check_rules(findings, strict)
+    out = map_batches(fn, [x, baselines, weights], batch_size or 2 * DEFAULT_BATCH,
+                      strategy=strategy, progress=progress, desc="deeplift")
+    return MethodResult(out, {"softmax_rule": softmax_rule if score_fn.kind == "probability" else "none (logits)",
+                              "uncovered_ops": tuple(f.describe() for f in findings)})
+
+
+def deeplift_multi_reference(score_fn, x, weights, references, *, strict=False, batch_size=None, strategy=None,
+                             progress=False):
+    """Mean of DeepLIFT-Rescale over several references per sample (native DeepSHAP).
+
+    ``references`` has shape (N, R, H, W, C); the map is (1/R) sum_r DeepLIFT(x, b_r), the DeepSHAP
+    estimate with background {b_r} (Lundberg & Lee, 2017; ganmex_main.txt §2.1), built from this module's
+    rules (so it sums to S_w(x) - mean_r S_w(b_r)).
+    """
+    import tensorflow as tf
+
+    r = references.shape[1]
+    single, findings = _traced(score_fn, ("deeplift", "path"), lambda: _chunk_fn(score_fn, "path"),
+                               _specs(x, weights, x), lambda f: f)
+    check_rules(findings, strict, method="deepshap")
+
+    def multi(xc, refs, w):  # every (input, reference) pair through the traced DeepLIFT step, then the mean
         c = tf.shape(xc)[0]
         shape = tf.shape(xc)[1:]
         x_rep = tf.reshape(tf.repeat(xc[:, None], r, axis=1), tf.concat([[c * r], shape], 0))
         b_rep = tf.reshape(refs, tf.concat([[c * r], shape], 0))
-        w_rep = tf.repeat(w, r, axis=0)
-        attr = chunk(x_rep, b_rep, w_rep)
+        attr = single(x_rep, b_rep, tf.repeat(w, r, axis=0))
         return tf.reduce_mean(tf.reshape(attr, tf.concat([[c, r], shape], 0)), axis=1)
 
-    out = map_batches(score_fn.compiled(("deeplift_multi", r), lambda: multi), [x, references, weights], batch_size or max(1, DEFAULT_BATCH // max(1, r // 4)),
+    fn = score_fn.compiled(("deeplift_multi", r), lambda: multi)
+    out = map_batches(fn, [x, references, weights], batch_size or max(1, DEFAULT_BATCH // max(1, r // 4)),
                       strategy=strategy, progress=progress, desc="deepshap")
-    return MethodResult(out, {"softmax_rule": "path", "references": r})
+    return MethodResult(out, {"softmax_rule": "path", "references": r,
+                              "uncovered_ops": tuple(f.describe() for f in findings)})

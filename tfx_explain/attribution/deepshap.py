@@ -7,9 +7,21 @@ baseline (a GANMEX or MDTS image, one explainer per distinct baseline as in the 
 ``baseline="train"``, ``background_size`` training images of the target class (any class for
 one-vs-all), drawn once per class with ``seed``. shap handles the softmax with its own rule.
 
-``engine="native"`` computes the same estimator, the mean over background references of
-DeepLIFT-Rescale (:mod:`.deeplift`), batched on TF; per-sample backgrounds are drawn per (seed, sample).
-Both satisfy summation-to-delta: sum_i phi_i = S_w(x) - mean_b S_w(b).
+``engine="native"`` is defined as the mean over background references of *our* DeepLIFT
+(:mod:`.deeplift`, one rule per op in :mod:`.rules`), batched on TF; per-sample backgrounds are drawn per
+(seed, sample). It equals shap's DeepExplainer (to 1e-5, ``tests/attribution/test_model_zoo.py``) on models
+built from ReLU, max pooling and dense/conv layers explained on logits, where both use the same rules.
+Elsewhere it is a different estimator, and the two disagree by design:
+
+- the softmax: shap has its own softmax handler; native uses the exact path rule (:mod:`.rules`);
+- swish/SiLU: shap has no rule (Keras' ``tf.nn.silu`` keeps its custom gradient there); native traces
+  x·σ(x) and applies the Shapley product rule;
+- reduce-max (global max pooling): shap treats it as element-wise; native splits Δmax exactly;
+- products of two input-dependent tensors (squeeze-and-excitation gates) with broadcasting: shap's Mul
+  handler mishandles the broadcast gate; native uses the two-player Shapley split.
+
+Native satisfies summation-to-delta, sum_i phi_i = S_w(x) - mean_b S_w(b), wherever the traced-path check
+finds every op covered; otherwise ``explain_keras`` warns with the measured residual (``strict=True`` refuses).
 """
 from __future__ import annotations
 
@@ -24,9 +36,11 @@ from .deeplift import deeplift_multi_reference
 ENGINES = ("shap", "native")
 
 
-def deepshap(score_fn, x, weights, baselines, *, engine="shap", background_size=100, seed=0, batch_size=None,
-             strategy=None, progress=False):
-    """DeepSHAP attributions with a point baseline per sample ((N, H, W, C) array) or a ReferenceSet."""
+def deepshap(score_fn, x, weights, baselines, *, engine="shap", background_size=100, seed=0, strict=False,
+             batch_size=None, strategy=None, progress=False):
+    """DeepSHAP attributions with a point baseline per sample ((N, H, W, C) array) or a ReferenceSet.
+
+    ``strict`` (native engine): refuse a model with an op that has no DeepLIFT rule instead of warning."""
     if engine not in ENGINES:
         raise InputError(f"engine: expected one of {ENGINES}, got {engine!r}")
     if engine == "native":
@@ -34,8 +48,8 @@ def deepshap(score_fn, x, weights, baselines, *, engine="shap", background_size=
             refs = baselines.draw(np.arange(len(x)), int(background_size), seed)
         else:
             refs = baselines[:, None]
-        result = deeplift_multi_reference(score_fn, x, weights, refs, batch_size=batch_size, strategy=strategy,
-                                          progress=progress)
+        result = deeplift_multi_reference(score_fn, x, weights, refs, strict=strict, batch_size=batch_size,
+                                          strategy=strategy, progress=progress)
         result.extras.update(engine="native", baselines=refs.mean(axis=1),
                              baseline_scores=_mean_reference_scores(score_fn, refs, weights, strategy))
         return result
@@ -44,7 +58,7 @@ def deepshap(score_fn, x, weights, baselines, *, engine="shap", background_size=
 
 def _mean_reference_scores(score_fn, refs, weights, strategy):
     """mean_r S_w(b_r) per sample: the value DeepSHAP's attributions sum down to."""
-    from ..api import explained_scores
+    from ..targets import explained_scores
 
     n, r = refs.shape[:2]
     flat = refs.reshape((n * r,) + refs.shape[2:])
@@ -58,17 +72,19 @@ def _score_model(score_fn):
     model = score_fn.model
     if introspect.keras_module(model) is not keras:
         raise ModelError("model: engine='shap' needs a Keras 3 model (shap does not trace tf_keras models); "
-                         "use engine='native', which computes the same DeepSHAP estimator")
+                         "use engine='native'")
+    if score_fn.units == 1:
+        raise ModelError("model: engine='shap' needs K >= 2 output units; for a binary head use engine='native'")
     if score_fn.kind == "probability":
-        if not score_fn.output_is_probability:
+        if score_fn.head == "logits":
             inputs = keras.Input(model.input_shape[1:])
             return keras.Model(inputs, keras.layers.Softmax()(model(inputs)))
+        return model
+    if score_fn.head == "logits":
         return model
     sub = introspect.logits_model(model)
     if sub is not None:
         return sub
-    if not score_fn.output_is_probability:
-        return model
     raise ModelError("score: engine='shap' with score='logit' needs a model with a separate final softmax "
                      "layer or a logits output; use engine='native'")
 

@@ -5,6 +5,7 @@ Works for Keras 3 models (Sequential, functional, subclassed) and tf_keras (Kera
 from __future__ import annotations
 
 import hashlib
+import weakref
 
 import numpy as np
 
@@ -83,30 +84,157 @@ def logits_model(model):
 
 
 def logits_function(model):
-    """A callable ``f(x, training=False) -> logits`` that stops before the final softmax, or None.
+    """A callable ``f(x, training=False) -> logits`` that stops before the model's final softmax or sigmoid.
 
-    For a separate softmax layer this is a sub-model ending at the layer's input; for a Dense with a
-    softmax activation it is the sub-model up to that Dense followed by its affine part.
+    The activation is found in the traced graph (:func:`pre_activation`), so a separate softmax layer, a
+    Dense with ``activation="softmax"``, a nested model and a subclassed model all work; the model is not
+    modified. Returns None when no final softmax or sigmoid can be seen.
     """
-    kind, last = final_softmax(model)
-    if kind is None:
-        return None
-    km = keras_module(model)
-    try:
-        hidden = km.Model(model.inputs, last.input)
-    except (AttributeError, ValueError, TypeError):
-        return None  # subclassed or not built as a graph of layers
-    if kind == "layer":
-        return lambda x, training=False: hidden(x, training=training)
-
     import tensorflow as tf
 
-    def affine(x, training=False):
-        h = hidden(x, training=training)
-        out = tf.matmul(h, last.kernel)
-        return out + last.bias if last.use_bias else out
+    kind, _ = final_softmax(model)
+    traced = {}
 
-    return affine
+    def graph_logits(x, training=False):
+        out = call_model(model, x, training)
+        return pre_activation(out)
+
+    def logits(x, training=False):
+        if not tf.executing_eagerly():
+            return graph_logits(x, training)
+        if training not in traced:
+            traced[training] = tf.function(lambda v: graph_logits(v, training), reduce_retracing=True)
+        return traced[training](x)
+
+    if kind is not None:
+        return logits
+    try:
+        found = _final_activation_type(model, None)
+    except Exception:  # noqa: BLE001 - a model we cannot trace has no visible activation
+        return None
+    return logits if found is not None else None
+
+
+#: ops that carry the output unchanged between the final activation and the model's output tensor
+_PASS_THROUGH = ("Identity", "Snapshot", "EnsureShape", "Cast", "CheckNumerics")
+ACTIVATIONS = ("Softmax", "Sigmoid")
+
+
+def _activation_op(out):
+    """The Softmax or Sigmoid op whose output reaches ``out`` unchanged (graph tensors), or None."""
+    t = out
+    while True:
+        op = t.op
+        if op.type in ACTIVATIONS:
+            return op
+        if op.type in _PASS_THROUGH:
+            t = op.inputs[0]
+        elif op.type == "IdentityN" and "_gradient_op_type" not in op.node_def.attr:
+            t = op.inputs[list(op.outputs).index(t)]
+        else:
+            return None
+
+
+def pre_activation(out):
+    """The input z of the final Softmax or Sigmoid op that produced ``out`` (a graph tensor, in a tf.function).
+
+    Works wherever the op is in the traced graph: a separate layer, fused into a Dense, inside a nested
+    or subclassed model. Raises ModelError when there is none.
+    """
+    op = _activation_op(out)
+    if op is None:
+        raise ModelError("model: no final softmax or sigmoid op found in its traced graph")
+    return op.inputs[0]
+
+
+def call_model(model, x, training=False):
+    """``model(x, training=training)``, for models whose ``call`` takes no ``training`` argument too.
+
+    A functional model built on a one-element list of inputs gets a one-element list, so Keras sees the
+    structure it was built with (and warns of no mismatch).
+    """
+    struct = getattr(model, "_inputs_struct", None)  # Keras 3 functional: the structure it was built with
+    if isinstance(struct, (list, tuple)) and len(struct) == 1 and not isinstance(x, (list, tuple)):
+        x = type(struct)([x])
+    try:
+        return model(x, training=training)
+    except TypeError:
+        return model(x)
+
+
+def _final_activation_type(model, shape):
+    """"Softmax", "Sigmoid" or None: the op that produces the model's output, from one traced call."""
+    import tensorflow as tf
+
+    shape = shape if shape is not None else input_shape(model)
+    if shape is None or any(d is None for d in shape):
+        raise ModelError("model: its input shape is unknown")
+    found = {}
+
+    def forward(x):
+        out = call_model(model, x)
+        op = _activation_op(out) if hasattr(out, "op") else None
+        found["type"] = op.type if op is not None else None
+        return out
+
+    tf.function(forward).get_concrete_function(tf.TensorSpec((None,) + tuple(shape), tf.float32))
+    return found["type"]
+
+
+HEADS = ("auto", "softmax", "logits", "sigmoid")
+_ACTIVATIONS_SEEN = weakref.WeakKeyDictionary()  # model -> {input shape: final activation op type}
+
+
+def _cached_activation_type(model, shape):
+    """:func:`_final_activation_type`, traced once per (model, input shape); None for an untraceable model."""
+    try:
+        per_model = _ACTIVATIONS_SEEN.setdefault(model, {})
+    except TypeError:
+        per_model = {}
+    if shape not in per_model:
+        try:
+            per_model[shape] = _final_activation_type(model, shape)
+        except Exception:  # noqa: BLE001 - an untraceable model: the head is decided from its outputs alone
+            per_model[shape] = None
+    return per_model[shape]
+
+
+def output_head(model, probe, outputs, head="auto"):
+    """What the model outputs: ``(head, activation_visible)`` with head "softmax", "logits" or "sigmoid".
+
+    ``"auto"`` reads the final activation op from the traced graph (Softmax -> "softmax", Sigmoid -> "sigmoid").
+    Without one, the output is taken for logits, with a warning when it does not look like logits (rows that
+    are non-negative and sum to 1 are taken for softmax probabilities; a single unit is taken for a binary
+    logit). A sigmoid hidden from the graph (behind a ``TFSMLayer``) cannot be told from logits in [0, 1]:
+    declare it with ``head="sigmoid"``. An explicit ``head`` is trusted; the flag says whether the
+    activation's input can be reached in the graph.
+    """
+    import warnings
+
+    if head not in HEADS:
+        raise ModelError(f"head: expected one of {HEADS}, got {head!r}")
+    visible = _cached_activation_type(model, tuple(np.shape(probe)[1:]))
+    units = int(outputs.shape[1])
+    if head != "auto":
+        if head == "softmax" and units == 1:
+            raise ModelError("head: 'softmax' over a single output unit is constant; a one-unit model is "
+                             "head='sigmoid' (a probability) or head='logits' (a binary logit)")
+        want = {"softmax": "Softmax", "sigmoid": "Sigmoid"}.get(head)
+        return head, visible is not None and visible == want
+    if visible == "Softmax":
+        return "softmax", True
+    if visible == "Sigmoid":
+        return "sigmoid", True
+    if units == 1:
+        warnings.warn("model: a single output unit with no sigmoid op in its graph is taken for a binary logit z "
+                      "(class 1 = sigmoid(z)); pass head='sigmoid' if it already is a probability", stacklevel=4)
+        return "logits", False
+    if looks_like_probabilities(outputs):
+        warnings.warn("model: no softmax op in its graph, but its outputs are non-negative and sum to 1: taken for "
+                      "softmax probabilities; pass head='softmax' or head='logits' to say what they are",
+                      stacklevel=4)
+        return "softmax", False
+    return "logits", False
 
 
 def weights_fingerprint(model):
@@ -124,19 +252,20 @@ def weights_fingerprint(model):
 
 
 def probe_outputs(model, x):
-    """Run the model on a small probe batch and check that it returns class scores (N, K), K >= 2."""
+    """Run the model on a small probe batch and check that it returns class scores (N, K).
+
+    K = 1 is a binary head (see :func:`output_head`)."""
     try:
-        out = model(x, training=False)
-    except TypeError:
-        out = model(x)
+        out = call_model(model, x)
     except Exception as err:
         raise ModelError(f"model: calling it on inputs of shape {tuple(x.shape)} failed "
                          f"({type(err).__name__}: {err})") from err
     if isinstance(out, (list, tuple, dict)):
         raise ModelError(f"model: expected one output of class scores (N, K), got a {type(out).__name__}")
     out = np.asarray(out)
-    if out.ndim != 2 or out.shape[1] < 2:
-        raise ModelError(f"model: expected an output of class scores with shape (N, K), K >= 2, got {out.shape}")
+    if out.ndim != 2 or out.shape[1] < 1:
+        raise ModelError(f"model: expected an output of class scores with shape (N, K) (K = 1 for a binary "
+                         f"head), got {out.shape}")
     return out
 
 

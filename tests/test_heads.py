@@ -1,0 +1,84 @@
+"""Output heads: the explained scores are the model's own outputs, for every method and target (issue: heads)."""
+import numpy as np
+import pytest
+
+import tfx_explain as tx
+
+METHODS = [("saliency", {}), ("gradient_input", {}), ("integrated_gradients", {"steps": 8}), ("deeplift", {}),
+           ("deepshap", {"engine": "native"}), ("occlusion", {"window": 4})]
+
+
+def _model(head, units):
+    import keras
+
+    keras.utils.set_random_seed(20)
+    L = keras.layers
+    inputs = keras.Input((8, 8, 1))
+    h = L.Flatten()(L.Conv2D(4, 3, activation="relu", bias_initializer="random_normal")(inputs))
+    activation = {"sigmoid": "sigmoid", "softmax": "softmax", "logits": None}[head]
+    return keras.Model(inputs, L.Dense(units, activation=activation, bias_initializer="random_normal")(h))
+
+
+def _x():
+    return np.random.default_rng(21).uniform(0, 1, (3, 8, 8, 1)).astype(np.float32)
+
+
+def _expected(head, units, out, score):
+    """S_k of the table in ScoreFunction, computed here from the model's raw output (numpy)."""
+    if units == 1:
+        p = out[:, 0] if head == "sigmoid" else 1 / (1 + np.exp(-out[:, 0]))
+        z = np.log(p) - np.log1p(-p) if head == "sigmoid" else out[:, 0]
+        return np.stack([1 - p, p], 1) if score == "probability" else np.stack([np.zeros_like(z), z], 1)
+    if score == "probability":
+        if head == "logits":
+            e = np.exp(out - out.max(1, keepdims=True))
+            return e / e.sum(1, keepdims=True)
+        return out
+    if head == "sigmoid":
+        return np.log(out) - np.log1p(-out)
+    return None  # softmax logits are checked against the twin's maps in test_model_zoo
+
+
+@pytest.mark.parametrize("head, units", [("sigmoid", 3), ("sigmoid", 1), ("logits", 1), ("softmax", 3),
+                                         ("logits", 3)])
+@pytest.mark.parametrize("score", ["probability", "logit"])
+def test_explained_scores_are_the_models_own(head, units, score):
+    import warnings
+
+    model = _model(head, units)
+    x = _x()
+    out = np.asarray(model(x), np.float64)
+    want = _expected(head, units, out, score)
+    for target in (None, 1 if units == 1 else 2):
+        co = 0
+        for method, options in METHODS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the one-unit logits head warns that it takes it for a logit
+                e = tx.explain_keras(model, x, method=method, baseline=np.full_like(x, 0.5), original_class=co,
+                                     target_class=target, score=score, **options)
+            if want is not None:
+                expected = want[:, co] - (want[:, target] if target is not None else 0)
+                np.testing.assert_allclose(e.input_scores, expected, rtol=1e-4, atol=1e-5, err_msg=method)
+            if method in ("deeplift", "deepshap"):
+                np.testing.assert_allclose(e.convergence_delta, 0.0, atol=1e-5)
+
+
+def test_binary_logit_delta_is_z():
+    model = _model("sigmoid", 1)
+    x = _x()
+    e = tx.explain_keras(model, x, method="saliency", original_class=1, target_class=0, score="logit")
+    p = np.asarray(model(x))[:, 0].astype(np.float64)
+    np.testing.assert_allclose(e.input_scores, np.log(p) - np.log1p(-p), rtol=1e-3)
+
+
+def test_heads_are_found_and_ambiguous_outputs_warned():
+    from tfx_explain.targets import ScoreFunction
+
+    x = _x()
+    assert ScoreFunction(_model("sigmoid", 3), probe=x[:1]).head == "sigmoid"
+    assert ScoreFunction(_model("softmax", 3), probe=x[:1]).head == "softmax"
+    fn = ScoreFunction(_model("sigmoid", 1), probe=x[:1])
+    assert (fn.head, fn.num_classes) == ("sigmoid", 2)
+    with pytest.warns(UserWarning, match="single output unit"):
+        ScoreFunction(_model("logits", 1), probe=x[:1])
+    assert ScoreFunction(_model("logits", 1), probe=x[:1], head="logits").head == "logits"  # declared: no guess
