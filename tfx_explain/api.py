@@ -81,6 +81,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     _check_baseline_options(baseline_options)
     rng = _input_range(input_range, baseline_options.pop("input_range", None), model, data, x.shape[-1])
     ir.check(x, rng, "x", uint8=np.asarray(raw).dtype == np.uint8)
+    _require_range(spec, baseline, options, rng)
     score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None, precision=precision,
                               jit_compile=jit_compile)
     strategy = get_strategy(strategy) if strategy is not None else None
@@ -182,6 +183,14 @@ def _input_range(input_range, legacy, model, data, channels):
         if input_range is None:
             input_range = legacy
     return ir.resolve(input_range, model, data, channels)
+
+
+def _require_range(spec, baseline, options, rng):
+    """Raise before any work when a range-dependent baseline or filler meets an unknown range."""
+    if spec.baseline != "none" and isinstance(baseline, str) and baseline in baselines_mod.NEEDS_RANGE:
+        ir.require(rng, f'baseline "{baseline}"')
+    if isinstance(options.get("filler"), str) and options["filler"] == "noise":
+        ir.require(rng, 'filler "noise"')
 
 
 def _check_baseline_form(method, form, refs):

@@ -90,10 +90,10 @@ def normalize(value, name="input_range", channels=None, source="input_range"):
     low, high = np.broadcast_arrays(low, high) if low.shape != high.shape else (low, high)
     if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))) or not np.all(low < high):
         raise InputError(f"{name}: expected finite low < high, got {value!r}")
-    if low.ndim == 1 and np.all(low == low[0]) and np.all(high == high[0]):
-        low, high = low[0], high[0]  # the same for every channel: a scalar range
     if channels is not None:
         _check_channels(low, channels, name)
+    if low.ndim == 1 and np.all(low == low[0]) and np.all(high == high[0]):
+        low, high = low[0], high[0]  # the same for every channel: a scalar range
     return InputRange(np.array(low, np.float32), np.array(high, np.float32), source)
 
 

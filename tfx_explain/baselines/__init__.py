@@ -31,6 +31,7 @@ from .dataset import mdts, random_target, train_distribution
 
 NAMES = ("zero", "max", "blur", "uniform", "mdts", "random_target", "train")
 NEEDS_DATA = ("mdts", "random_target", "train")
+NEEDS_RANGE = ("max", "uniform")
 CLASS_TARGETED = ("mdts", "random_target", "generator")
 
 __all__ = ["NAMES", "PointBaselines", "ReferenceSet", "resolve", "zero", "max_value", "blur", "uniform", "mdts",
