@@ -79,9 +79,13 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
     _check_baseline_options(baseline_options)
-    rng = _input_range(input_range, baseline_options.pop("input_range", None), model, data, x.shape[-1])
+    needs_range = _needs_range(spec, baseline, options)
+    # a dataset name is loaded for its range only where the range is needed (arrays are cheap to read)
+    range_data = data if (needs_range or not isinstance(data, str)) else None
+    rng = _input_range(input_range, baseline_options.pop("input_range", None), model, range_data, x.shape[-1])
     ir.check(x, rng, "x", uint8=np.asarray(raw).dtype == np.uint8)
-    _require_range(spec, baseline, options, rng)
+    if needs_range:
+        ir.require(rng, needs_range)  # before any work
     score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None, precision=precision,
                               jit_compile=jit_compile)
     strategy = get_strategy(strategy) if strategy is not None else None
@@ -185,12 +189,13 @@ def _input_range(input_range, legacy, model, data, channels):
     return ir.resolve(input_range, model, data, channels)
 
 
-def _require_range(spec, baseline, options, rng):
-    """Raise before any work when a range-dependent baseline or filler meets an unknown range."""
+def _needs_range(spec, baseline, options):
+    """What in this call needs the input range (a baseline or filler name), or None."""
     if spec.baseline != "none" and isinstance(baseline, str) and baseline in baselines_mod.NEEDS_RANGE:
-        ir.require(rng, f'baseline "{baseline}"')
+        return f'baseline "{baseline}"'
     if isinstance(options.get("filler"), str) and options["filler"] == "noise":
-        ir.require(rng, 'filler "noise"')
+        return 'filler "noise"'
+    return None
 
 
 def _check_baseline_form(method, form, refs):
