@@ -134,6 +134,10 @@ def test_the_metrics_flip_uses_the_models_range(twins):
     deltas = metrics.single_feature_deltas(inside, x[:2], 0, 1)
     np.testing.assert_allclose(deltas, metrics.single_feature_deltas(outside, x[:2] / 255.0, 0, 1, input_range=(0, 1)),
                                atol=1e-5)
+    maps = np.abs(attr).sum(-1)
+    np.testing.assert_allclose(metrics.counterfactual.aospc(inside, x, maps, steps=3)["curves"][0.5],
+                               metrics.counterfactual.aospc(outside, x / 255.0, maps, steps=3,
+                                                            value_range=(0, 1))["curves"][0.5], atol=1e-5)
     grid = metrics.evaluate_grid(inside, x, 0, 1, methods=["gradient_input"], metrics=["aopc_100"],
                                  metric_options={"aopc_100": {"L": 20}}, keep_explanations=True)
     attr = grid.explanations[("gradient_input", "zero")].attributions
@@ -154,6 +158,8 @@ def test_range_dependent_features_raise_when_the_range_is_unknown(twins):
         args = (outside, x, attr, 0, 1) if fn is not metrics.single_feature_deltas else (outside, x, 0, 1)
         with pytest.raises(InputError, match='input_range: fill "flip" needs'):
             fn(*args)
+    with pytest.raises(InputError, match="value_range: aospc's uniform noise needs"):
+        metrics.counterfactual.aospc(outside, x, np.ones(x.shape[:3]), steps=2)
     with pytest.raises(InputError, match="input_range"):
         get_filler("noise")
     with pytest.raises(InputError, match="input_range"):

@@ -221,14 +221,15 @@ def _data_images(data):
     return None  # a tf.data pipeline: not read here
 
 
-def require(rng, feature):
-    """``rng`` itself, or one InputError naming ``input_range`` when it is unknown.
+def require(rng, feature, name="input_range"):
+    """``rng`` itself, or one InputError naming the argument ``name`` when it is unknown.
 
     ``feature`` names what needs it, e.g. ``'baseline "max"'``.
     """
     if rng is None:
-        raise InputError(f"input_range: {feature} needs the model's input range, which was not given and the "
-                         f"model does not state (no Rescaling or Normalization layer at its input); {_ASK}")
+        raise InputError(f"{name}: {feature} needs the model's input range, which was not given and the "
+                         f"model does not state (no Rescaling or Normalization layer at its input); "
+                         f"{_ASK.replace('input_range=', name + '=')}")
     return rng
 
 
