@@ -231,3 +231,16 @@ def test_ganmex_takes_the_classifiers_range_and_checks_its_data():
     assert gen.metadata["input_range"] == [0.0, 255.0]
     out = gen.generate(images[:2] * 255, 3)
     assert out.min() >= 0.0 and out.max() <= 255.0 + 1e-3
+
+
+def test_cli_baselines_take_the_datasets_range(tmp_path):
+    from tfx_explain.cli import main
+    from tfx_explain.models import save_model
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(10), L.Softmax()])
+    path = save_model(model, tmp_path / "model.keras")
+    out = tmp_path / "max"
+    assert main(["baselines", "--model", str(path), "--dataset", "digits", "--kind", "max",
+                 "--limit", "2", "--out", str(out)]) == 0
+    assert np.all(np.load(out / "baselines.npz")["baselines"] == 1.0)  # digits images are in [0, 1]
