@@ -244,3 +244,25 @@ def test_cli_baselines_take_the_datasets_range(tmp_path):
     assert main(["baselines", "--model", str(path), "--dataset", "digits", "--kind", "max",
                  "--limit", "2", "--out", str(out)]) == 0
     assert np.all(np.load(out / "baselines.npz")["baselines"] == 1.0)  # digits images are in [0, 1]
+
+
+def test_dataset_runs_and_the_cli_pass_the_range_on(tmp_path):
+    from tfx_explain import scale
+    from tfx_explain.cli import main
+    from tfx_explain.models import save_model
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), L.Flatten(), L.Dense(10), L.Softmax()])
+    images, labels = tx.data.load("digits", "test")
+    data = (images[:4], labels[:4])
+    with pytest.raises(InputError, match='input_range: baseline "max" needs'):
+        scale.explain_dataset(model, data, tmp_path / "none", method="integrated_gradients", baseline="max",
+                              steps=2, progress=False)
+    scale.explain_dataset(model, data, tmp_path / "run", method="integrated_gradients", baseline="max", steps=2,
+                          progress=False, input_range=(0, 2))
+    assert np.all(scale.load_run(tmp_path / "run")["baselines"] == 2.0)
+    path = save_model(model, tmp_path / "model.keras")
+    assert main(["explain", "--model", str(path), "--dataset", "digits", "--limit", "2", "--baseline", "uniform",
+                 "--input-range", "0,2", "--set", "steps=2", "--progress", "none", "--out", str(tmp_path / "cli")]) == 0
+    baselines = scale.load_run(tmp_path / "cli")["baselines"]
+    assert baselines.max() > 1.0 and baselines.min() >= 0.0
