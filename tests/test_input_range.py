@@ -66,6 +66,21 @@ def test_inferred_from_rescaling_and_normalization_at_the_input():
         assert _range(ir.from_model(model(norm))) == (0.0, scale)
     assert ir.from_model(model(L.Normalization(mean=0.0, variance=1.0))) is None
 
+    class Subclassed(keras.Model):  # its layer list is creation order, not call order: nothing is inferred
+        def __init__(self):
+            super().__init__()
+            self.scale, self.dense = L.Rescaling(1 / 255.0), L.Dense(2)
+
+        def call(self, x):
+            return self.dense(self.scale(keras.ops.reshape(x, (-1, 48))))
+
+    assert ir.from_model(Subclassed()) is None
+    import tf_keras  # Keras 2 models too
+
+    k2 = tf_keras.Sequential([tf_keras.Input((4, 4, 3)), tf_keras.layers.Rescaling(1 / 255.0),
+                              tf_keras.layers.Flatten(), tf_keras.layers.Dense(2)])
+    assert _range(ir.from_model(k2)) == (0.0, 255.0)
+
 
 def test_keras_applications_inferred_or_not(resnet50):
     apps = keras.applications
@@ -95,7 +110,7 @@ def test_caffe_resnet50_gets_per_channel_max_and_uniform_baselines(resnet50):
     with pytest.raises(InputError, match="input_range"):  # ResNet50 does not say its range
         tx.explain_keras(model, x, method="integrated_gradients", baseline="max", steps=2)
     # occlusion of the whole image: the baseline is used, and only forward passes are needed (fast)
-    whole = {"method": "occlusion", "window": (32, 32, 3), "input_range": (low, high)}
+    whole = {"method": "occlusion", "window": (32, 32, 3), "input_range": (low, high), "original_class": 0}
     e_max = tx.explain_keras(model, x, baseline="max", **whole)
     np.testing.assert_allclose(e_max.baselines, np.broadcast_to(high, x.shape), rtol=1e-6)
     e_uni = tx.explain_keras(model, x, baseline="uniform", seed=3, **whole)

@@ -119,8 +119,16 @@ def from_model(model):
     return None
 
 
+def _is_graph(model):
+    """Sequential and functional models list their layers in call order; a subclassed model lists them in
+    the order it created them, which says nothing about what it applies first."""
+    return any(cls.__name__ in ("Sequential", "Functional") for cls in type(model).__mro__)
+
+
 def _first_layer(model, depth=0):
     """The first layer after the input that is not range-preserving, entering a sub-model placed there."""
+    if not _is_graph(model):
+        return None
     for layer in getattr(model, "layers", None) or []:
         if type(layer).__name__ in _RANGE_PRESERVING:
             continue
