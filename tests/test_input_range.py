@@ -281,3 +281,15 @@ def test_dataset_runs_and_the_cli_pass_the_range_on(tmp_path):
                  "--input-range", "0,2", "--set", "steps=2", "--progress", "none", "--out", str(tmp_path / "cli")]) == 0
     baselines = scale.load_run(tmp_path / "cli")["baselines"]
     assert baselines.max() > 1.0 and baselines.min() >= 0.0
+
+
+def test_an_inpainter_of_another_range_is_refused(twins):
+    from tfx_explain.generative.deepfill import build_generator
+    from tfx_explain.inpainting import Inpainter
+
+    inside, _, x_u8 = twins
+    inpainter = Inpainter(build_generator(4))  # takes [0, 1] images; the model takes [0, 255]
+    with pytest.raises(InputError, match=r"filler: the inpainter takes images in \[0.0, 1.0\].*\[0.0, 255.0\]"):
+        tx.explain_keras(inside, x_u8, method="sliding_patch", filler=inpainter, patch=3, stride=3)
+    fill = get_filler(Inpainter(build_generator(4), input_range=(0, 255)), input_range=(0, 255))
+    assert fill.inpainter.input_range == (0.0, 255.0)

@@ -82,12 +82,11 @@ def normalize(value, name="input_range", channels=None, source="input_range"):
         return value
     try:
         low, high = value
-        low, high = np.asarray(low, np.float32), np.asarray(high, np.float32)
+        low, high = np.broadcast_arrays(np.asarray(low, np.float32), np.asarray(high, np.float32))
     except (TypeError, ValueError):
         raise InputError(f"{name}: expected (low, high), scalars or per-channel arrays, got {value!r}") from None
-    if low.ndim > 1 or high.ndim > 1 or not np.issubdtype(low.dtype, np.number):
+    if low.ndim > 1:
         raise InputError(f"{name}: expected (low, high), scalars or per-channel arrays, got {value!r}")
-    low, high = np.broadcast_arrays(low, high) if low.shape != high.shape else (low, high)
     if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))) or not np.all(low < high):
         raise InputError(f"{name}: expected finite low < high, got {value!r}")
     if channels is not None:
