@@ -149,7 +149,8 @@ def run_explaingan(unit_dir, name, a, b, args, data_sets, model):
     maps = {"explaingan": explain_keras(model, ev[0], method="explaingan", explainer=explainer).attributions,
             "saliency": explain_keras(model, ev[0], method="saliency").attributions,
             "occlusion": explain_keras(model, ev[0], method="occlusion", window=4, stride=2).attributions}
-    result["aospc"] = {k: M.aospc(model, ev[0], v, seed=args.seed)["aospc"] for k, v in maps.items()}
+    result["aospc"] = {k: M.aospc(model, ev[0], v, seed=args.seed, value_range=(0.0, 1.0))["aospc"]
+                       for k, v in maps.items()}
     save_examples(unit_dir / "explaingan_examples.png", ev[0][:8], {k: v[:8] for k, v in out.items()
                                                                      if k != "predicted"}, out["mask"][:8])
     return result
@@ -202,7 +203,7 @@ def run_exaggeration(unit_dir, name, a, b, args, data_sets, model, features):
     result["fid"] = fid_table(features, model, ev[0], series, achieved)
     result["latent_space_closeness"] = closeness(explainer, model, ev[0], series)
     saliency = np.abs(series[:, -1] - series[:, 0])
-    result["aospc_saliency"] = M.aospc(model, ev[0], saliency, seed=args.seed)["aospc"]
+    result["aospc_saliency"] = M.aospc(model, ev[0], saliency, seed=args.seed, value_range=(0.0, 1.0))["aospc"]
     save_series(unit_dir / "exaggeration_examples.png", ev[0][:6], series[:6], achieved[:6])
     return result
 

@@ -53,7 +53,7 @@ def setup(args):
     accuracy = float((np.asarray(model.predict(test[0], verbose=0)).argmax(1) == test[1]).mean())
     inpainter = inpainting.load(args.inpainter)
     fill = {"blur": fillers.Blur(), "gray": fillers.Gray(data=train), "inpaint": fillers.Inpaint(inpainter),
-            "noise": fillers.Noise(seed=0)}
+            "noise": fillers.Noise(seed=0, input_range=(0.0, 1.0))}
     return train, test, model, accuracy, fill
 
 

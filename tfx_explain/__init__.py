@@ -1,7 +1,7 @@
 """tfx_explain: explain Keras image classifiers with generative models.
 
 The user's door is :func:`explain_keras`; the modules hold the parts: ``data``, ``models``,
-``baselines``, ``attribution``, ``ganmex``, ``perturbation``, ``metrics``, ``plots``.
+``baselines``, ``attribution``, ``input_range``, ``ganmex``, ``perturbation``, ``metrics``, ``plots``.
 """
 import os as _os
 
@@ -9,11 +9,11 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-from . import (attribution, baselines, data, distribute, errors, ganmex, metrics, models,  # noqa: E402
-               perturbation, plots, scale)
+from . import (attribution, baselines, data, distribute, errors, ganmex, input_range, metrics,  # noqa: E402
+               models, perturbation, plots, scale)
 from .api import explain_keras  # noqa: E402
 from .explanation import Explanation  # noqa: E402
 from . import counterfactual  # noqa: E402  - registers the "explaingan" and "exaggeration" methods
 
 __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baselines", "data", "distribute",
-           "counterfactual", "errors", "ganmex", "metrics", "models", "perturbation", "plots", "scale"]
+           "counterfactual", "errors", "ganmex", "input_range", "metrics", "models", "perturbation", "plots", "scale"]

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
 from . import baselines as baselines_mod
+from . import input_range as ir
 from .attribution import METHODS
 from .baselines import PointBaselines, ReferenceSet
 from .batching import map_batches
@@ -18,18 +20,19 @@ from .precision import check_precision
 from .errors import ExactnessWarning
 from .targets import class_weights, explained_scores, predict_scores, resolve_classes, score_function
 
-_COMMON = ("batch_size", "strategy", "progress")
+_COMMON = ("batch_size", "strategy", "progress", "input_range")
 
 
 def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
                   target_class=None, score="probability", batch_size=None, strategy=None, data=None, seed=0,
                   progress="auto", baseline_options=None, allow_mismatch=False, precision="float32",
-                  jit_compile=False, head="auto", **method_options):
+                  jit_compile=False, head="auto", input_range=None, **method_options):
     """Explain a Keras image classifier's decisions, one-vs-all or one-vs-one.
 
     Args:
         model: a Keras 3 or tf_keras classifier whose output is (N, K) class scores.
-        x: (N, H, W, C) or (H, W, C) images in the model's own input space (array or tensor).
+        x: (N, H, W, C) or (H, W, C) images in the model's own input space (array or tensor); uint8 images
+            are pixels in [0, 255] (computed as float32), accepted where the input range holds [0, 255].
         method: one of ``tfx_explain.attribution.METHODS`` (saliency, gradient_input, integrated_gradients,
             expected_gradients, deeplift, deepshap, occlusion, and the methods later modules register).
         baseline: ``"zero"``, ``"max"``, ``"blur"``, ``"uniform"``, ``"mdts"``, ``"random_target"``,
@@ -47,30 +50,48 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         batch_size: inputs per internal chunk (memory is bounded by it); default per method.
         strategy: a tf.distribute strategy or its name; chunks are split across its replicas.
         data: training data for ``mdts``, ``random_target`` and ``train`` baselines: a dataset name or
-            an (images, labels) pair.
+            an (images, labels) pair. It also gives the input range when neither ``input_range`` nor the
+            model does.
         seed: seeds every random choice (EG references and path points, random baselines).
         progress: show a progress bar (True, False, or "auto" on a terminal).
-        baseline_options: options of the baseline, e.g. ``{"sigma": 1.0}`` for blur or
-            ``{"input_range": (0, 1)}``.
+        baseline_options: options of the baseline, e.g. ``{"sigma": 1.0}`` for blur (``"input_range"``
+            here is deprecated: pass ``input_range=``).
         allow_mismatch: use a GANMEX generator (or a counterfactual explainer) trained against another
             classifier.
         precision: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``: compute the model in 16 bits
             (GPUs); see :mod:`tfx_explain.precision` for the tolerance against float32.
         jit_compile: compile the attribution's traced functions with XLA.
+        input_range: (low, high) of the model's input, scalars or per-channel arrays (e.g.
+            ``tfx_explain.input_range.caffe_range()`` for ResNet50 / VGG16). Default: inferred from a
+            Rescaling / Normalization layer at the model's input, else from ``data``
+            (:mod:`tfx_explain.input_range`). Used by the ``"max"`` and ``"uniform"`` baselines and the
+            ``"noise"`` filler (which raise without it), and to check x: values outside it raise InputError.
         **method_options: the method's own options (e.g. ``steps=200`` for IG, ``window=3`` for occlusion).
 
     Returns:
         An :class:`~tfx_explain.Explanation`.
+
+    Raises:
+        InputError: bad arguments, x outside the input range, uint8 x or a range-dependent baseline or
+            filler where nothing gives the range. ModelError, MismatchError: see :mod:`tfx_explain.errors`.
     """
     spec, options = _check_method(method, method_options)
     check_precision(precision)
     introspect.check_model(model)
-    x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
+    raw = x.numpy() if hasattr(x, "numpy") else x
+    x = as_images(raw, "x")
     _check_input_shape(model, x)
     if spec.baseline != "none":
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
     _check_baseline_options(baseline_options)
+    needs_range = _needs_range(spec, baseline, options)
+    # a dataset name is loaded for its range only where the range is needed (arrays are cheap to read)
+    range_data = data if (needs_range or not isinstance(data, str)) else None
+    rng = _input_range(input_range, baseline_options.pop("input_range", None), model, range_data, x.shape[-1])
+    ir.check(x, rng, "x", uint8=np.asarray(raw).dtype == np.uint8)
+    if needs_range:
+        ir.require(rng, needs_range)  # before any work
     score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None, precision=precision,
                               jit_compile=jit_compile, head=head)
     strategy = get_strategy(strategy) if strategy is not None else None
@@ -87,7 +108,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     refs = None
     if spec.baseline != "none":
         refs = baselines_mod.resolve(baseline, x, co, ct, data=data, seed=seed, model=model,
-                                     allow_mismatch=allow_mismatch, **baseline_options)
+                                     allow_mismatch=allow_mismatch, input_range=rng, **baseline_options)
         _check_baseline_form(method, spec.baseline, refs)
     call_baselines = refs.values if isinstance(refs, PointBaselines) else refs
     kwargs = dict(options, batch_size=batch_size, strategy=strategy, progress=progress)
@@ -96,6 +117,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         kwargs.setdefault("seed", seed)
     if "allow_mismatch" in parameters:  # methods that use a trained explainer check its classifier
         kwargs["allow_mismatch"] = allow_mismatch
+    if "input_range" in parameters:  # methods whose fillers need the range (the "noise" filler)
+        kwargs["input_range"] = rng
     result = spec.function(score_fn, x, weights, call_baselines, **kwargs)
 
     input_scores = explained_scores(score_fn, x, weights, strategy)
@@ -107,6 +130,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     info = {"baseline": _baseline_name(baseline, refs), "seed": seed, **_public(options),
             **({"precision": precision} if precision != "float32" else {}),
             **({"jit_compile": True} if jit_compile else {}),
+            **({"input_range": list(rng.as_tuple()), "input_range_source": rng.source} if rng is not None else {}),
             **{k: v for k, v in result.extras.items() if np.ndim(v) == 0 or isinstance(v, (tuple, list))}}
     extras = {k: v for k, v in result.extras.items() if isinstance(v, np.ndarray) and v.ndim > 0}
     _warn_uncovered(method, result.extras.get("uncovered_ops"), input_scores, baseline_scores, result.attributions)
@@ -162,6 +186,26 @@ def _check_baseline_options(options):
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise InputError(f"baseline_options: unknown keys {unknown}; expected a subset of {sorted(allowed)}")
+
+
+def _input_range(input_range, legacy, model, data, channels):
+    """The one input range of this call (:func:`tfx_explain.input_range.resolve`); the legacy
+    ``baseline_options["input_range"]`` still works, with a DeprecationWarning."""
+    if legacy is not None:
+        warnings.warn("baseline_options['input_range'] is deprecated: pass explain_keras(input_range=...), which "
+                      "also reaches the fillers and checks x", DeprecationWarning, stacklevel=3)
+        if input_range is None:
+            input_range = legacy
+    return ir.resolve(input_range, model, data, channels)
+
+
+def _needs_range(spec, baseline, options):
+    """What in this call needs the input range (a baseline or filler name), or None."""
+    if spec.baseline != "none" and isinstance(baseline, str) and baseline in baselines_mod.NEEDS_RANGE:
+        return f'baseline "{baseline}"'
+    if isinstance(options.get("filler"), str) and options["filler"] == "noise":
+        return 'filler "noise"'
+    return None
 
 
 def _check_baseline_form(method, form, refs):

@@ -30,6 +30,7 @@ from . import data as data_mod
 from ._io import write_json
 from .batching import map_batches
 from .distribute import get_strategy, worker_info
+from . import input_range as ir
 from .errors import InputError, MismatchError
 from .models import introspect
 from .precision import check_precision, dtype_policy, training_optimizer
@@ -37,7 +38,7 @@ from .precision import check_precision, dtype_policy, training_optimizer
 REFERENCE = dict(width=64, res_blocks=6, d_width=64, d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0,
                  lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8, d_steps=1,
                  batch_per_class=6, reference_quirks=True, input_skip=False, classifier_as_discriminator=True,
-                 input_range=(0.0, 1.0), seed=0, checkpoint_every=2000, sample_every=2000, log_every=100,
+                 input_range=None, seed=0, checkpoint_every=2000, sample_every=2000, log_every=100,
                  precision="float32", jit_compile=False)
 
 PRESETS = {
@@ -64,7 +65,6 @@ def _config(preset, overrides):
     if unknown:
         raise InputError(f"config: unknown GANMEX options {unknown}; expected some of {sorted(config)}")
     config.update(overrides)
-    config["input_range"] = tuple(float(v) for v in config["input_range"])
     config.pop("steps", None)
     return config
 
@@ -122,7 +122,9 @@ class Ganmex:
         if len(bad):
             raise InputError(f"target_class: expected ints in [0, {self.num_classes}), got {int(targets[bad[0]])} "
                              f"at index {int(bad[0])}")
-        low, high = self.metadata["input_range"]
+        rng = ir.normalize(self.metadata["input_range"], "metadata input_range")
+        ir.check(x, rng, "x")
+        low, high = rng.low, rng.high
         onehot = np.eye(self.num_classes, dtype=np.float32)[targets]
         gan_x = (2.0 * (x - low) / (high - low) - 1.0).astype(np.float32)
         out = map_batches(self._traced_forward(), [gan_x, onehot], batch_size, desc="ganmex")
@@ -212,7 +214,11 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
             batch (batch_per_class x K per update) is split across replicas. Under "multiworker" every
             worker runs this same call (TF_CONFIG tells them apart); ``out_dir`` must be shared, and only
             the chief writes into it.
-        preset: a key of :data:`PRESETS`; ``**config`` overrides any of its entries.
+        preset: a key of :data:`PRESETS`; ``**config`` overrides any of its entries. ``input_range``:
+            (low, high) of the classifier's input, scalars or per channel; default (None) inferred from the
+            classifier (a Rescaling / Normalization layer at its input), else from ``data``
+            (:mod:`tfx_explain.input_range`). The images must lie in it (InputError otherwise); it maps to
+            the generator's [-1, 1].
     """
     import keras
 
@@ -228,10 +234,11 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
         num_classes = introspect.probe_outputs(classifier, np.zeros((1,) + probe_shape, np.float32)).shape[1]
     images, labels = _training_arrays(data, num_classes)
     num_classes = num_classes or introspect.probe_outputs(classifier, images[:1]).shape[1]
-    low, high = cfg["input_range"]
-    if images.min() < low - 1e-6 or images.max() > high + 1e-6:
-        raise InputError(f"data: images must lie in the classifier's input_range {cfg['input_range']}, got "
-                         f"[{images.min():.3g}, {images.max():.3g}]")
+    rng = ir.resolve(cfg["input_range"], classifier, images, channels=images.shape[-1])
+    ir.check(images, rng, "data")
+    images = images.astype(np.float32, copy=False)
+    cfg["input_range"] = rng.as_tuple()
+    low, high = rng.low, rng.high
     image_shape = tuple(int(d) for d in images.shape[1:])
     fingerprint = introspect.weights_fingerprint(classifier)
     record = {"preset": preset, **cfg, "image_shape": image_shape, "num_classes": int(num_classes),
@@ -281,7 +288,7 @@ def _sample_inputs(images, labels, num_classes):
 def sample_grid(generator, inputs):
     """A grid image: row i is input i followed by its baselines toward every class (values in [0, 1])."""
     baselines = generator.generate_all(inputs)  # (n, K, H, W, C)
-    low, high = generator.metadata["input_range"]
+    low, high = (np.asarray(v, np.float32) for v in generator.metadata["input_range"])
     rows = np.concatenate([inputs[:, None], baselines], axis=1)
     rows = (rows - low) / (high - low)
     n, k1, h, w, c = rows.shape

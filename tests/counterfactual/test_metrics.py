@@ -48,7 +48,7 @@ def test_aospc_equals_brute_force(linear_model, rng):
     maps = rng.random((5, 6, 6)) ** 3
     maps[0] = 0.0  # a flat map: no segment
     noise = (rng.random(x.shape)).astype(np.float32)
-    got = M.aospc(linear_model, x, maps, thresholds=(0.5, 0.7), steps=3, seed=11)
+    got = M.aospc(linear_model, x, maps, thresholds=(0.5, 0.7), steps=3, seed=11, value_range=(0.0, 1.0))
     noise = (0.0 + 1.0 * np.random.default_rng(11).random(x.shape)).astype(np.float32)  # the metric's draw
     for t in (0.5, 0.7):
         assert got["aospc"][t] == pytest.approx(_aospc_brute_force(linear_model, x, maps, noise, t, 3), abs=1e-5)

@@ -25,6 +25,7 @@ def test_expand_targets():
 def test_grid_cells_equal_direct_metric_calls_and_skip_incompatible_pairs(linear, tmp_path):
     model, w, x = linear
     rng = np.random.default_rng(0)
+    unit = (0.0, 1.0)  # the grid takes it from the training data: images in [0, 1)
     train = (rng.random((30, 4, 4, 1)).astype(np.float32), np.arange(30) % 3)
     grid = metrics.evaluate_grid(model, x, CO, CT, methods=["gradient_input", "integrated_gradients",
                                                             "expected_gradients"],
@@ -40,10 +41,12 @@ def test_grid_cells_equal_direct_metric_calls_and_skip_incompatible_pairs(linear
     exp = explain_keras(model, x, method="integrated_gradients", baseline=np.full((4, 4, 1), 0.5), original_class=CO,
                         target_class=CT, score="logit", steps=16)
     np.testing.assert_allclose(grid.explanations[("integrated_gradients", "Half")].attributions, exp.attributions)
-    direct = {"aopc_100": metrics.aopc(model, x, exp.attributions, CO, CT, L=5, score="logit").values,
+    direct = {"aopc_100": metrics.aopc(model, x, exp.attributions, CO, CT, L=5, score="logit", input_range=unit).values,
               "sparsity": metrics.gini(exp.attributions),
-              "faithfulness": metrics.faithfulness(model, x, exp.attributions, CO, CT, score="logit").values,
-              "monotonicity": metrics.monotonicity(model, x, exp.attributions, CO, CT, score="logit").values,
+              "faithfulness": metrics.faithfulness(model, x, exp.attributions, CO, CT, score="logit",
+                                                    input_range=unit).values,
+              "monotonicity": metrics.monotonicity(model, x, exp.attributions, CO, CT, score="logit",
+                                                    input_range=unit).values,
               "deletion": metrics.deletion(model, x, exp.attributions, CO, CT, score="logit").values}
     for name, values in direct.items():
         np.testing.assert_allclose(grid.results[("integrated_gradients", "Half", name)].values, values, atol=1e-6)

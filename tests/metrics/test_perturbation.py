@@ -7,6 +7,7 @@ from tfx_explain.errors import InputError
 
 from .metric_oracles import flip_deltas, linear_model
 
+UNIT = (0.0, 1.0)  # the linear fixtures take inputs in [0, 1]; the flip fill needs the range
 CO = np.array([0, 1, 2, 0, 1, 2])
 CT = np.array([1, 2, 0, 2, 0, 1])
 
@@ -22,7 +23,7 @@ def test_aopc_of_a_linear_model_matches_the_closed_form(linear):
     d = flip_deltas(w, x, CO, CT)
     rng = np.random.default_rng(0)
     attr = rng.normal(size=x.shape).astype(np.float32)
-    result = metrics.aopc(model, x, attr, CO, CT, L=10, score="logit")
+    result = metrics.aopc(model, x, attr, CO, CT, L=10, score="logit", input_range=UNIT)
     drop = closed_form_curve(d, np.argsort(-attr.reshape(6, -1), axis=1, kind="stable"))[:, :11]
     np.testing.assert_allclose(result.extras["drop"], drop, atol=1e-4)
     np.testing.assert_allclose(result.values, drop.mean(axis=1), atol=1e-5)
@@ -33,10 +34,10 @@ def test_perfect_attribution_maximises_aopc_and_beats_random(linear):
     """Ordering by the true flip effect is the greedy optimum for an additive model: AOPC_L is maximal."""
     model, w, x = linear
     d = flip_deltas(w, x, CO, CT)
-    perfect = metrics.aopc_all(model, x, d.reshape(x.shape), CO, CT, score="logit")
+    perfect = metrics.aopc_all(model, x, d.reshape(x.shape), CO, CT, score="logit", input_range=UNIT)
     rng = np.random.default_rng(3)
     for _ in range(5):
-        random = metrics.aopc_all(model, x, rng.normal(size=x.shape), CO, CT, score="logit")
+        random = metrics.aopc_all(model, x, rng.normal(size=x.shape), CO, CT, score="logit", input_range=UNIT)
         assert np.all(perfect.values >= random.values - 1e-6)
     # at L = all, every feature is flipped: the curve ends at S(1 - x)
     np.testing.assert_allclose(perfect.extras["drop"][:, -1], d.sum(axis=1), atol=1e-4)
@@ -46,8 +47,8 @@ def test_ranking_metrics_are_invariant_to_positive_scaling(linear):
     model, w, x = linear
     attr = np.random.default_rng(2).normal(size=x.shape).astype(np.float32)
     for fn in (metrics.aopc_all, metrics.deletion, metrics.insertion, metrics.faithfulness, metrics.monotonicity):
-        a = fn(model, x, attr, CO, CT, score="logit").values
-        b = fn(model, x, 7.5 * attr, CO, CT, score="logit").values
+        a = fn(model, x, attr, CO, CT, score="logit", input_range=UNIT).values
+        b = fn(model, x, 7.5 * attr, CO, CT, score="logit", input_range=UNIT).values
         np.testing.assert_allclose(a, b, atol=1e-6, err_msg=fn.__name__)
     np.testing.assert_allclose(metrics.gini(attr), metrics.gini(7.5 * attr), atol=1e-12)
 
@@ -55,10 +56,11 @@ def test_ranking_metrics_are_invariant_to_positive_scaling(linear):
 def test_batched_equals_a_per_sample_loop(linear):
     model, w, x = linear
     attr = np.random.default_rng(4).normal(size=x.shape).astype(np.float32)
-    batched = metrics.perturbation_curve(model, x, attr, CO, CT, max_features=12, score="logit", batch_size=4)
+    batched = metrics.perturbation_curve(model, x, attr, CO, CT, max_features=12, score="logit",
+                                         input_range=UNIT, batch_size=4)
     for i in range(len(x)):
         one = metrics.perturbation_curve(model, x[i : i + 1], attr[i : i + 1], CO[i], CT[i], max_features=12,
-                                         score="logit")
+                                         score="logit", input_range=UNIT)
         np.testing.assert_allclose(batched.extras["scores"][i], one.extras["scores"][0], atol=1e-5)
 
 
@@ -70,8 +72,9 @@ def test_a_callable_fill_gives_the_same_curves_as_the_built_in_one(linear):
         return images * (1 - masks) + (1 - images) * masks
 
     for kwargs in ({"max_features": 9}, {"max_features": None, "step": 3}):
-        built_in = metrics.perturbation_curve(model, x, attr, CO, CT, score="logit", **kwargs)
-        generic = metrics.perturbation_curve(model, x, attr, CO, CT, score="logit", fill=flip, **kwargs)
+        built_in = metrics.perturbation_curve(model, x, attr, CO, CT, score="logit", input_range=UNIT, **kwargs)
+        generic = metrics.perturbation_curve(model, x, attr, CO, CT, score="logit",
+                                             input_range=UNIT, fill=flip, **kwargs)
         np.testing.assert_allclose(built_in.extras["scores"], generic.extras["scores"], atol=1e-5)
         np.testing.assert_array_equal(built_in.extras["levels"], generic.extras["levels"])
     ins = metrics.insertion(model, x, attr, CO, CT, score="logit", fill="zero", steps=8)
@@ -116,15 +119,16 @@ def test_two_replicas_give_the_same_curves(linear, logical_cpus):
 
     model, w, x = linear
     attr = np.random.default_rng(7).normal(size=x.shape).astype(np.float32)
-    one = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit")
-    two = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit", strategy=mirrored(logical_cpus))
+    one = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit", input_range=UNIT)
+    two = metrics.aopc(model, x, attr, CO, CT, L=5, score="logit", input_range=UNIT,
+                       strategy=mirrored(logical_cpus))
     np.testing.assert_allclose(one.values, two.values, atol=1e-5)
 
 
 def test_one_vs_all_probability_and_predicted_class_default(linear):
     model, w, x = linear
     attr = np.ones_like(x)
-    result = metrics.aopc(model, x, attr, L=3)  # original class = predicted, S = softmax probability
+    result = metrics.aopc(model, x, attr, L=3, input_range=UNIT)  # class = predicted, S = softmax probability
     logits = x.reshape(6, -1) @ w
     p = np.exp(logits - logits.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
@@ -142,7 +146,7 @@ def test_bad_arguments_are_named(linear):
     with pytest.raises(InputError, match="baselines"):
         metrics.deletion(model, x, np.ones_like(x), CO, CT, fill="baseline")
     with pytest.raises(InputError, match="target_class"):
-        metrics.aopc(model, x, np.ones_like(x), CO, CO, L=3)
+        metrics.aopc(model, x, np.ones_like(x), CO, CO, L=3, input_range=UNIT)
 
 
 def test_a_filler_with_a_mask_independent_fill_image_takes_the_fast_path(linear):

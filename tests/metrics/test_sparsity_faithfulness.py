@@ -7,6 +7,7 @@ from tfx_explain.errors import InputError
 
 from .metric_oracles import flip_deltas
 
+UNIT = (0.0, 1.0)  # the linear fixtures take inputs in [0, 1]; the flip fill needs the range
 CO = np.array([0, 1, 2, 0, 1, 2])
 CT = np.array([1, 2, 0, 2, 0, 1])
 
@@ -42,10 +43,10 @@ def test_gini_equals_the_mean_absolute_difference_form_and_a_per_sample_loop():
 
 def test_single_feature_deltas_of_a_linear_model_are_closed_form(linear):
     model, w, x = linear
-    deltas = metrics.single_feature_deltas(model, x, CO, CT, score="logit")
+    deltas = metrics.single_feature_deltas(model, x, CO, CT, score="logit", input_range=UNIT)
     np.testing.assert_allclose(deltas, flip_deltas(w, x, CO, CT), atol=1e-5)
     # a mask-dependent fill (no .reference) gives the same deltas through the generic engine
-    generic = metrics.single_feature_deltas(model, x, CO, CT, score="logit",
+    generic = metrics.single_feature_deltas(model, x, CO, CT, score="logit", input_range=UNIT,
                                             fill=lambda im, m: im * (1 - m) + (1 - im) * m)
     np.testing.assert_allclose(generic, deltas, atol=1e-5)
 
@@ -54,12 +55,16 @@ def test_perfect_attributions_score_one_and_reversed_ones_minus_one(linear):
     model, w, x = linear
     d = flip_deltas(w, x, CO, CT)
     perfect = d.reshape(x.shape)
-    np.testing.assert_allclose(metrics.faithfulness(model, x, perfect, CO, CT, score="logit").values, 1.0, atol=1e-5)
-    np.testing.assert_allclose(metrics.faithfulness(model, x, -perfect, CO, CT, score="logit").values, -1.0, atol=1e-5)
+    np.testing.assert_allclose(metrics.faithfulness(model, x, perfect, CO, CT, score="logit",
+                                                    input_range=UNIT).values, 1.0, atol=1e-5)
+    np.testing.assert_allclose(metrics.faithfulness(model, x, -perfect, CO, CT, score="logit",
+                                                    input_range=UNIT).values, -1.0, atol=1e-5)
     # monotonicity ranks |A| against delta^2: the sign of A does not matter, its magnitude does
-    np.testing.assert_allclose(metrics.monotonicity(model, x, -perfect, CO, CT, score="logit").values, 1.0, atol=1e-9)
+    np.testing.assert_allclose(metrics.monotonicity(model, x, -perfect, CO, CT, score="logit",
+                                                    input_range=UNIT).values, 1.0, atol=1e-9)
     inverse = (1.0 / (np.abs(d) + 1e-3)).reshape(x.shape)
-    np.testing.assert_allclose(metrics.monotonicity(model, x, inverse, CO, CT, score="logit").values, -1.0, atol=1e-9)
+    np.testing.assert_allclose(metrics.monotonicity(model, x, inverse, CO, CT, score="logit",
+                                                    input_range=UNIT).values, -1.0, atol=1e-9)
 
 
 def test_faithfulness_matches_the_aix360_loop_and_monotonicity_scipy(linear):
@@ -91,7 +96,7 @@ def test_random_attributions_are_uncorrelated_on_average():
     w = rng.normal(size=(256, 2)).astype(np.float32)
     model = linear_model(w)
     x = rng.random((40, 16, 16, 1)).astype(np.float32)
-    deltas = metrics.single_feature_deltas(model, x, 0, 1, score="logit")
+    deltas = metrics.single_feature_deltas(model, x, 0, 1, score="logit", input_range=UNIT)
     values = metrics.faithfulness(model, x, rng.normal(size=x.shape), 0, 1, deltas=deltas).values
     assert abs(values.mean()) < 3 * values.std() / np.sqrt(len(values)) + 0.02
     assert abs(values.mean()) < 0.05
@@ -99,7 +104,7 @@ def test_random_attributions_are_uncorrelated_on_average():
 
 def test_constant_maps_are_undefined_not_zero(linear):
     model, w, x = linear
-    result = metrics.faithfulness(model, x, np.ones_like(x), CO, CT, score="logit")
+    result = metrics.faithfulness(model, x, np.ones_like(x), CO, CT, score="logit", input_range=UNIT)
     assert np.all(np.isnan(result.values))
     assert result.summary()["undefined"] == len(x) and result.summary()["n"] == 0
     with pytest.raises(InputError, match="deltas"):

@@ -43,10 +43,10 @@ def test_soft_masks_blend_linearly(batch):
 
 def test_noise_is_one_pattern_whatever_the_batch(batch):
     images, masks = batch
-    together = Noise(seed=3)(images, masks)
-    alone = Noise(seed=3)(images[2:], masks[2:])
+    together = Noise(seed=3, input_range=(0, 1))(images, masks)
+    alone = Noise(seed=3, input_range=(0, 1))(images[2:], masks[2:])
     np.testing.assert_array_equal(together[2:], alone)
-    assert not np.array_equal(together, Noise(seed=4)(images, masks))
+    assert not np.array_equal(together, Noise(seed=4, input_range=(0, 1))(images, masks))
     assert together.min() >= 0 and together.max() <= 1
 
 

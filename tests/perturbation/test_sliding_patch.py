@@ -27,7 +27,7 @@ def brute_force(score_fn, x, weights, filler, patch, stride):
 @pytest.mark.parametrize("name", ["gray", "noise", "inpaint"])
 def test_sliding_patch_equals_brute_force(score, random_inpainter, name):
     score_fn, x, weights = score
-    filler = get_filler(random_inpainter if name == "inpaint" else name)
+    filler = get_filler(random_inpainter if name == "inpaint" else name, input_range=(0.0, 1.0))
     result = sliding_patch(score_fn, x, weights, None, patch=9, stride=5, filler=filler)
     expected = brute_force(score_fn, x, weights, filler, 9, 5)
     assert result.extras["grid"].shape == (2, 4, 4)  # floor((28 - 9) / 5) + 1

@@ -4,9 +4,9 @@ Names accepted by ``explain_keras(baseline=...)``:
 
 ========================  ====================================================================
 ``"zero"``                all-zero image
-``"max"``                 all pixels at the top of the input range
+``"max"``                 all pixels at the top of the input range (needs the range)
 ``"blur"``                Gaussian blur of the input (option ``sigma``)
-``"uniform"``             uniform noise over the input range (seeded)
+``"uniform"``             uniform noise over the input range (seeded; needs the range)
 ``"mdts"``                minimum-distance training sample of the target class (needs ``data``)
 ``"random_target"``       a random training sample of the target class (needs ``data``)
 ``"train"``               the training distribution (EG, DeepSHAP; needs ``data``)
@@ -14,6 +14,9 @@ array                     one per sample (N, H, W, C), or one image broadcast to
 callable                  ``f(x, target_class) -> baselines``
 generator                 an object with ``generate(x, target_class)`` (a trained GANMEX), or its path
 ========================  ====================================================================
+
+The input range (scalars or per channel) comes from :mod:`tfx_explain.input_range`: ``explain_keras``'s
+``input_range=``, the model's preprocessing layer, or ``data``.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from .dataset import mdts, random_target, train_distribution
 
 NAMES = ("zero", "max", "blur", "uniform", "mdts", "random_target", "train")
 NEEDS_DATA = ("mdts", "random_target", "train")
+NEEDS_RANGE = ("max", "uniform")
 CLASS_TARGETED = ("mdts", "random_target", "generator")
 
 __all__ = ["NAMES", "PointBaselines", "ReferenceSet", "resolve", "zero", "max_value", "blur", "uniform", "mdts",
@@ -68,9 +72,13 @@ def check_spec(baseline, x_shape, data):
         raise InputError("baseline: expected finite values, got NaN or Inf")
 
 
-def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, input_range=(0.0, 1.0),
+def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, input_range=None,
             sigma=2.0, allow_mismatch=False, model=None):
-    """Turn the ``baseline`` argument into :class:`PointBaselines` or a :class:`ReferenceSet`."""
+    """Turn the ``baseline`` argument into :class:`PointBaselines` or a :class:`ReferenceSet`.
+
+    ``input_range``: (low, high) or an :class:`~tfx_explain.input_range.InputRange`; ``"max"`` and
+    ``"uniform"`` raise InputError without it.
+    """
     if _is_generator(baseline) or isinstance(baseline, Path) or (
             isinstance(baseline, str) and baseline not in NAMES):
         return _from_generator(baseline, x, original_class, target_class, model, allow_mismatch)

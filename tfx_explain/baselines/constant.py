@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import input_range as ir
 from .base import hash_uniform
 
 
@@ -11,9 +12,14 @@ def zero(x):
     return np.zeros_like(x, dtype=np.float32)
 
 
-def max_value(x, input_range=(0.0, 1.0)):
-    """The all-maximum image (every pixel at the top of the input range)."""
-    return np.full_like(x, input_range[1], dtype=np.float32)
+def max_value(x, input_range=None):
+    """The all-maximum image: every pixel at the top of ``input_range`` (per channel where it is per channel).
+
+    ``input_range``: (low, high), scalars or length-C arrays (see :mod:`tfx_explain.input_range`); None raises
+    InputError asking for it.
+    """
+    rng = ir.require(ir.normalize(input_range, channels=np.shape(x)[-1]), 'baseline "max"')
+    return np.broadcast_to(rng.high, np.shape(x)).astype(np.float32)
 
 
 def blur(x, sigma=2.0):
@@ -26,8 +32,10 @@ def blur(x, sigma=2.0):
     return gaussian_filter(np.asarray(x, np.float32), sigma=(0, sigma, sigma, 0), mode="nearest").astype(np.float32)
 
 
-def uniform(x, input_range=(0.0, 1.0), seed=0):
-    """Uniform noise over the input range, one image per sample, reproducible per (seed, sample index)."""
-    low, high = input_range
+def uniform(x, input_range=None, seed=0):
+    """Uniform noise over ``input_range`` (per channel where it is per channel), one image per sample,
+    reproducible per (seed, sample index). ``input_range=None`` raises InputError asking for it."""
+    rng = ir.require(ir.normalize(input_range, channels=np.shape(x)[-1]), 'baseline "uniform"')
+    low, high = rng.low, rng.high
     counters = np.arange(x.size, dtype=np.int64).reshape(x.shape)
     return (low + (high - low) * hash_uniform(seed, counters, stream=1)).astype(np.float32)

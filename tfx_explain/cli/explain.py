@@ -43,6 +43,8 @@ def register(sub):
     p.add_argument("--precision", default="float32", choices=("float32", "mixed_float16", "mixed_bfloat16"))
     p.add_argument("--xla", action="store_true", help="compile with XLA (jit_compile)")
     p.add_argument("--image-size", type=int, default=None, help="resize the dataset's images")
+    p.add_argument("--input-range", default=None, metavar="LOW,HIGH",
+                   help="the model's input range, e.g. 0,255 (default: inferred from the model or the data)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--progress", default="auto", choices=("auto", "bar", "log", "none"))
     p.add_argument("--worker-timeout", type=float, default=60.0,
@@ -71,10 +73,24 @@ def explain(args):
         format=args.format, batch_size=args.batch_size, strategy=args.strategy, seed=args.seed,
         image_size=args.image_size, limit=args.limit, precision=args.precision, jit_compile=args.xla,
         progress={"none": False}.get(args.progress, args.progress), worker=worker,
-        worker_timeout=args.worker_timeout, **_parse_settings(args.set)).to_dict()
+        worker_timeout=args.worker_timeout, input_range=_input_range(args.input_range),
+        **_parse_settings(args.set)).to_dict()
     arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "handler"}
     record = Path(args.out) / ("run.json" if worker.is_chief else f"workers/run-{worker.index:05d}.json")
     write_json(record, {"command": "explain", "arguments": arguments, "tfx_explain": __version__,
                         "summary": summary, "seconds": round(time.time() - started, 2)})
     print(json.dumps(summary))
     return summary
+
+
+def _input_range(text):
+    """'LOW,HIGH' -> (low, high) floats; None stays None."""
+    from ..errors import InputError
+
+    if text is None:
+        return None
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--input-range: expected LOW,HIGH (two numbers), got {text!r}") from None
+    return low, high

@@ -70,7 +70,7 @@ def train_ganmex(args):
 
 def baselines(args):
     from .. import baselines as baselines_mod
-    from .. import data, ganmex
+    from .. import data, ganmex, input_range
     from .._io import atomic_path
     from ..errors import InputError
     from ..models import load_model
@@ -97,7 +97,10 @@ def baselines(args):
         kind = args.kind
     train = data.load(args.dataset, "train") if args.kind in baselines_mod.NEEDS_DATA else None
     baselines_mod.check_spec(kind, x[sources].shape, train)
-    result = baselines_mod.resolve(kind, x[sources], predicted[sources], targets, data=train, seed=args.seed)
+    # the range of "max" / "uniform": the model's, else that of the dataset's images
+    rng = input_range.resolve(None, model, train if train is not None else x)
+    result = baselines_mod.resolve(kind, x[sources], predicted[sources], targets, data=train, seed=args.seed,
+                                   input_range=rng)
     out = Path(args.out)
     with atomic_path(out / "baselines.npz", suffix=".npz") as tmp:
         np.savez_compressed(tmp, baselines=result.values, source_index=sources, original_class=predicted[sources],

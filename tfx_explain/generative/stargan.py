@@ -25,6 +25,7 @@ The GAN works in [-1, 1]; L1 terms are means over pixels in that space, as the r
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -133,7 +134,8 @@ class GanmexGAN(AdversarialModel):
         self._classifier = _Frozen(None, classifier_logits)
         self.lambda_cls, self.lambda_sim = float(lambda_cls), float(lambda_sim)
         self.lambda_rec, self.lambda_gp = float(lambda_rec), float(lambda_gp)
-        self.input_range = tuple(float(v) for v in input_range)
+        # (low, high) of the classifier's input: scalars or per-channel values (broadcast over NHWC)
+        self.input_range = tuple(np.asarray(v, np.float32).tolist() for v in input_range)
         # The reference builds the reconstruction pass even at lambda_rec = 0 (ganmex.md §1.6); it adds
         # nothing to the loss or the gradients then, so we skip it.
         self.compute_reconstruction = self.lambda_rec > 0
@@ -144,7 +146,7 @@ class GanmexGAN(AdversarialModel):
         return self.generator(inputs, training=training)
 
     def to_classifier_space(self, x):
-        low, high = self.input_range
+        low, high = (tf.cast(v, x.dtype) for v in self.input_range)
         return low + (x + 1.0) * 0.5 * (high - low)
 
     def critic(self, x, training=True):

@@ -84,6 +84,16 @@ def resolve_target(model, x, original_class, target_class, score):
     return Target(score_fn, class_weights(co, ct, score_fn.num_classes), co, ct)
 
 
+def metric_range(model, x, input_range):
+    """The model's input range for a metric (``input_range`` if given, else inferred from the model, else
+    None), with x checked against it (:mod:`tfx_explain.input_range`)."""
+    from .. import input_range as ir
+
+    rng = ir.resolve(input_range, model, channels=x.shape[-1])
+    ir.check(x, rng, "x")
+    return rng
+
+
 def check_inputs(x, attributions, name="attributions"):
     """Validate images and attributions of the same shape; return float32 arrays."""
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import input_range as ir
 from ..errors import InputError
 
 # --------------------------------------------------------------------------- AOSPC
@@ -57,15 +58,17 @@ def segment_ranks(maps, threshold):
     return lookup[labels], np.bincount(image_of, minlength=len(maps))
 
 
-def aospc(model, x, saliency, *, class_index=None, thresholds=(0.5, 0.7, 0.9), steps=10, value_range=(0.0, 1.0),
+def aospc(model, x, saliency, *, class_index=None, thresholds=(0.5, 0.7, 0.9), steps=10, value_range=None,
           seed=0, batch_size=32):
     """Area over the segment perturbation curve (ExplainGAN Eq. 17), one value per threshold.
 
     Maps are normalised to [0, 1] and thresholded; the segments (connected components) are perturbed one
     more per step, in decreasing order of their mean map value, by replacing their pixels with uniform
-    noise in ``value_range`` ("the range of the pixel values"). With x^(k) the image with k segments
-    perturbed, AOSPC = 1/(K+1) < sum_{k=0..K} f(x^(0)) - f(x^(k)) > over images, where f is the
-    probability of ``class_index`` (default: the predicted class) and K = ``steps`` (10 in Table 1).
+    noise in ``value_range`` ("the range of the pixel values": the model's input range, per channel where it
+    is; default inferred from the model, :mod:`tfx_explain.input_range`; InputError when unknown). With x^(k)
+    the image with k segments perturbed, AOSPC = 1/(K+1) < sum_{k=0..K} f(x^(0)) - f(x^(k)) > over images,
+    where f is the probability of ``class_index`` (default: the predicted class) and K = ``steps`` (10 in
+    Table 1).
     Images with fewer than k segments keep all of them perturbed for the remaining steps. The paper's
     Table 1 values are on another, unstated scale; compare methods with each other, not with it.
 
@@ -80,7 +83,10 @@ def aospc(model, x, saliency, *, class_index=None, thresholds=(0.5, 0.7, 0.9), s
         raise InputError(f"saliency: expected maps of shape {x.shape[:3]} (one per image), got {np.shape(saliency)}")
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError(f"steps: expected a positive int, got {steps!r}")
-    lo, hi = value_range
+    rng = ir.resolve(value_range, model, channels=x.shape[-1], name="value_range")
+    ir.check(x, rng, "x")
+    ir.require(rng, "aospc's uniform noise", "value_range")
+    lo, hi = rng.low, rng.high
     noise = (lo + (hi - lo) * np.random.default_rng(seed).random(x.shape)).astype(np.float32)
     if class_index is None:
         class_index = np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(axis=1)

@@ -27,25 +27,25 @@ import numpy as np
 
 from ..data import as_images
 from ..errors import InputError
-from ._common import (MetricResult, check_granularity, check_inputs, feature_scores, pearson_rows, resolve_target,
-                      spearman_rows)
+from ._common import (MetricResult, check_granularity, check_inputs, feature_scores, metric_range, pearson_rows,
+                      resolve_target, spearman_rows)
 from .fills import fill_name, reference_images, resolve_fill
 from .perturbation import score_curve
 
 
 def single_feature_deltas(model, x, original_class=None, target_class=None, *, fill="flip", baselines=None,
                           granularity="element", score="probability", batch_size=None, strategy=None,
-                          progress=False):
+                          progress=False, input_range=None):
     """(N, D) delta_i = S_w(x) - S_w(x with only feature i altered), for every feature of every sample.
 
     A mask-independent fill (flip, zero, baseline, ...) is applied inside one TensorFlow function to
     ``EVALUATIONS_PER_CALL`` single-feature masks at a time; a mask-dependent fill is called on batches of
-    one-hot masks.
+    one-hot masks. ``input_range`` as in :func:`~tfx_explain.metrics.perturbation_curve`: the flip needs it.
     """
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
     check_granularity(granularity)
+    fill_fn = resolve_fill(fill, baselines, input_range=metric_range(model, x, input_range))
     target = resolve_target(model, x, original_class, target_class, score)
-    fill_fn = resolve_fill(fill, baselines)
     n_features = feature_scores(x[:1], granularity).shape[1]
     return _single_deltas(target, x, fill_fn, n_features, granularity, batch_size, strategy, progress)
 
@@ -110,33 +110,33 @@ class _OneHotFill:
 
 def faithfulness(model, x, attributions, original_class=None, target_class=None, *, deltas=None, fill="flip",
                  baselines=None, granularity="element", score="probability", batch_size=None, strategy=None,
-                 progress=False):
+                 progress=False, input_range=None):
     """Faithfulness (Alvarez-Melis & Jaakkola, 2018): Pearson corr(A_i, delta_i) per sample."""
     x, a, deltas = _prepare(model, x, attributions, original_class, target_class, deltas, fill, baselines,
-                            granularity, score, batch_size, strategy, progress)
+                            granularity, score, batch_size, strategy, progress, input_range)
     values = pearson_rows(feature_scores(a, granularity), deltas)
     return MetricResult("faithfulness", values, True, _settings(fill, granularity, score))
 
 
 def monotonicity(model, x, attributions, original_class=None, target_class=None, *, deltas=None, fill="flip",
                  baselines=None, granularity="element", score="probability", batch_size=None, strategy=None,
-                 progress=False):
+                 progress=False, input_range=None):
     """Monotonicity (Nguyen & Martinez, 2020): Spearman corr(|A_i|, delta_i^2) per sample."""
     x, a, deltas = _prepare(model, x, attributions, original_class, target_class, deltas, fill, baselines,
-                            granularity, score, batch_size, strategy, progress)
+                            granularity, score, batch_size, strategy, progress, input_range)
     values = spearman_rows(np.abs(feature_scores(a, granularity)), deltas ** 2)
     return MetricResult("monotonicity", values, True, _settings(fill, granularity, score))
 
 
 def _prepare(model, x, attributions, original_class, target_class, deltas, fill, baselines, granularity, score,
-             batch_size, strategy, progress):
+             batch_size, strategy, progress, input_range):
     x, a = check_inputs(x, attributions)
     check_granularity(granularity)
     n_features = feature_scores(a[:1], granularity).shape[1]
     if deltas is None:
         deltas = single_feature_deltas(model, x, original_class, target_class, fill=fill, baselines=baselines,
                                        granularity=granularity, score=score, batch_size=batch_size,
-                                       strategy=strategy, progress=progress)
+                                       strategy=strategy, progress=progress, input_range=input_range)
     deltas = np.asarray(deltas, np.float64)
     if deltas.shape != (len(x), n_features):
         raise InputError(f"deltas: expected shape {(len(x), n_features)} (from single_feature_deltas), got "

@@ -9,7 +9,8 @@ The built-in fills replace a removed feature by a value that does not depend on 
 inside one TensorFlow function. A plain callable has no ``reference`` and is called on the masks.
 
 =================  ======================================================================================
-``"flip"``         1 - x for inputs in [0, 1] (ganmex_appendix.txt C.1, after Bach et al., 2015)
+``"flip"``         low + high - x over the model's input range: 1 - x for [0, 1] (ganmex_appendix.txt C.1,
+                   after Bach et al., 2015); needs the range (``input_range=`` or inferred)
 ``"zero"``         0 (Petsiuk et al.'s deletion uses it; DeepExplain's occlusion fill)
 ``"blur"``         a Gaussian blur of the input (Petsiuk et al.'s insertion start; sigma in pixels)
 ``"mean"``         a constant per channel, e.g. the training set's mean (Hooker et al.'s ROAR)
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import input_range as ir
 from ..errors import InputError
 
 NAMES = ("flip", "zero", "blur", "mean", "baseline")
@@ -43,12 +45,16 @@ class Fill:
 
 
 class FlipFill(Fill):
-    """x -> low + high - x: the flip 1 - x of ganmex_appendix.txt C.1 for the default range [0, 1]."""
+    """x -> low + high - x: the flip 1 - x of ganmex_appendix.txt C.1 for the range [0, 1].
+
+    ``input_range``: (low, high), scalars or per channel (:mod:`tfx_explain.input_range`); None raises.
+    """
 
     name = "flip"
 
-    def __init__(self, input_range=(0.0, 1.0)):
-        self.low, self.high = (float(v) for v in input_range)
+    def __init__(self, input_range=None):
+        rng = ir.require(ir.normalize(input_range), 'fill "flip"')
+        self.low, self.high = rng.low, rng.high
 
     def reference(self, images):
         return (self.low + self.high - np.asarray(images, np.float32)).astype(np.float32)
@@ -97,7 +103,7 @@ class BaselineFill(Fill):
         return self.baselines
 
 
-def resolve_fill(fill, baselines=None, *, mean=None, sigma=5.0, input_range=(0.0, 1.0)):
+def resolve_fill(fill, baselines=None, *, mean=None, sigma=5.0, input_range=None):
     """A fill name or callable -> a callable fill (a :class:`Fill` where the name is built in)."""
     if isinstance(fill, str):
         if fill == "flip":

@@ -153,7 +153,7 @@ def _compatible(method, baseline):
 def evaluate_grid(model, x, original_class=None, target_class=None, *, methods=("integrated_gradients",),
                   baselines=("zero",), metrics=("aopc_100", "sparsity"), data=None, masks=None, n_scenes=None,
                   method_options=None, metric_options=None, score="probability", seed=0, batch_size=None,
-                  keep_explanations=False, progress=False):
+                  keep_explanations=False, progress=False, input_range=None):
     """Evaluate every compatible (method, baseline) on every metric.
 
     Args:
@@ -163,9 +163,12 @@ def evaluate_grid(model, x, original_class=None, target_class=None, *, methods=(
             GANMEX generators; metrics: names from ``METRICS``.
         masks, n_scenes: composite ground truth for ``inverse_localization``.
         method_options: {method: {option: value}}; metric_options: {metric: {option: value}}.
+        input_range: as :func:`tfx_explain.explain_keras`; resolved once (argument, model, then ``data``) and
+            given to every explanation and metric (the flip fill of AOPC, faithfulness, monotonicity).
     Returns:
         :class:`GridResult`.
     """
+    from .. import input_range as ir
     from ..api import explain_keras
 
     unknown = [m for m in metrics if m not in METRICS]
@@ -185,25 +188,26 @@ def evaluate_grid(model, x, original_class=None, target_class=None, *, methods=(
                                     "score": score, "seed": seed, "n": int(len(x)),
                                     "metric_options": metric_options, "method_options": method_options})
     shared = {}
+    rng = ir.resolve(input_range, model, data, channels=np.shape(x)[-1])
     for method, label in combos:
         exp = explain_keras(model, x, method=method, baseline=baselines[label], original_class=original_class,
                             target_class=target_class, data=data, score=score, seed=seed, batch_size=batch_size,
-                            progress=progress, **method_options.get(method, {}))
+                            progress=progress, input_range=rng, **method_options.get(method, {}))
         if keep_explanations:
             grid.explanations[(method, label)] = exp
         for metric in metrics:
             result = _run_metric(metric, model, exp, masks, n_scenes, score, batch_size, progress,
-                                 dict(metric_options.get(metric, {})), shared)
+                                 dict(metric_options.get(metric, {})), shared, rng)
             grid.results[(method, label, metric)] = result
             grid.rows.append({"method": method, "baseline": label, "metric": metric,
                               "higher_is_better": result.higher_is_better, **result.summary()})
     return grid
 
 
-def _run_metric(metric, model, exp, masks, n_scenes, score, batch_size, progress, options, shared):
+def _run_metric(metric, model, exp, masks, n_scenes, score, batch_size, progress, options, shared, rng):
     x, a = exp.inputs, exp.attributions
     co, ct = exp.original_class, exp.target_class
-    common = dict(score=score, batch_size=batch_size, progress=progress)
+    common = dict(score=score, batch_size=batch_size, progress=progress, input_range=rng)
     if options.get("fill") == "baseline":
         options["baselines"] = exp.baselines
     if metric == "aopc_100":

@@ -5,7 +5,8 @@ All of them remove features in descending order of attribution and track the exp
 class score S_co for one-vs-all, the score delta S_co - S_ct for one-vs-one (C.1, after Shrikumar et al.).
 
 Perturbation curve (C.1; Bach et al., 2015; Samek et al., 2017). x^(k) is x with its k most attributed
-features flipped to 1 - x (inputs in [0, 1]); the curve is S_w(x^(k)) for k = 0..L and
+features flipped to 1 - x (inputs in [0, 1]; low + high - x over the model's input range in general); the
+curve is S_w(x^(k)) for k = 0..L and
 
     AOPC_L = 1/(L+1) sum_{k=0..L} [S_w(x^(0)) - S_w(x^(k))]                (Samek et al., Eq. 12, one image)
 
@@ -32,7 +33,7 @@ import numpy as np
 from ..batching import map_batches, progress_bar
 from ..errors import InputError
 from ._common import (EVALUATIONS_PER_CALL, MetricResult, check_granularity, check_inputs, check_positive_int,
-                      descending_ranks, feature_scores, resolve_target)
+                      descending_ranks, feature_scores, metric_range, resolve_target)
 from .fills import fill_name, reference_images, resolve_fill
 
 MODES = ("delete", "insert")
@@ -40,12 +41,12 @@ MODES = ("delete", "insert")
 
 def perturbation_curve(model, x, attributions, original_class=None, target_class=None, *, max_features=None,
                        step=1, fill="flip", baselines=None, granularity="element", score="probability",
-                       batch_size=None, strategy=None, progress=False, name=None):
+                       batch_size=None, strategy=None, progress=False, name=None, input_range=None):
     """Score curve under cumulative removal of the most attributed features, and its AOPC (C.1).
 
     Args:
         model: the Keras classifier whose attributions are judged.
-        x: (N, H, W, C) inputs in [0, 1]; attributions: same shape.
+        x: (N, H, W, C) inputs in the model's input range; attributions: same shape.
         original_class: c_o per sample (default: the predicted class); target_class: c_t for one-vs-one.
         max_features: L, the number of perturbed features; None for all (AOPC_all).
         step: evaluate every ``step``-th level (1 = every level, as the paper).
@@ -53,6 +54,9 @@ def perturbation_curve(model, x, attributions, original_class=None, target_class
             callable ``(images, masks) -> images``; baselines: for ``fill="baseline"``.
         granularity: ``"element"`` (every input value is a feature, the paper's) or ``"pixel"``.
         score: ``"probability"`` (the reference harness's) or ``"logit"``.
+        input_range: (low, high) of the model's input, scalars or per channel; default inferred from the
+            model (:mod:`tfx_explain.input_range`). ``"flip"`` needs it (InputError when unknown); x outside
+            it raises InputError.
     Returns:
         :class:`MetricResult` with per-sample AOPC values (higher is better) and extras ``levels`` (k),
         ``scores`` (N, levels) = S_w(x^(k)) and ``drop`` = S_w(x^(0)) - S_w(x^(k)), the curve to plot.
@@ -65,8 +69,9 @@ def perturbation_curve(model, x, attributions, original_class=None, target_class
     if total > n_features:
         raise InputError(f"max_features: expected at most the {n_features} features of the input, got {total}")
     levels = np.unique(np.append(np.arange(0, total + 1, step), total))
+    rng = metric_range(model, x, input_range)
+    fill_fn = resolve_fill(fill, baselines, input_range=rng)
     target = resolve_target(model, x, original_class, target_class, score)
-    fill_fn = resolve_fill(fill, baselines)
     scores = score_curve(target, x, descending_ranks(feature_scores(a, granularity)), levels, fill_fn, "delete",
                          granularity, batch_size=batch_size, strategy=strategy, progress=progress)
     drop = scores[:, :1] - scores
@@ -89,34 +94,35 @@ def aopc_all(model, x, attributions, original_class=None, target_class=None, **o
 
 def deletion(model, x, attributions, original_class=None, target_class=None, *, steps=100, fill="zero",
              baselines=None, granularity="pixel", score="probability", batch_size=None, strategy=None,
-             progress=False):
+             progress=False, input_range=None):
     """Deletion (Petsiuk et al., 2018): area under S_w while the most important pixels are removed.
 
     ``steps`` levels between none and all features removed (evenly spaced counts); low is good.
+    ``input_range`` as in :func:`perturbation_curve` (only the flip fill needs it).
     Returns a :class:`MetricResult` with extras ``fractions`` and ``scores`` (N, levels).
     """
     return _area_metric("deletion", "delete", False, model, x, attributions, original_class, target_class, steps,
-                        fill, baselines, granularity, score, batch_size, strategy, progress)
+                        fill, baselines, granularity, score, batch_size, strategy, progress, input_range)
 
 
 def insertion(model, x, attributions, original_class=None, target_class=None, *, steps=100, fill="blur",
               baselines=None, granularity="pixel", score="probability", batch_size=None, strategy=None,
-              progress=False):
+              progress=False, input_range=None):
     """Insertion (Petsiuk et al., 2018): area under S_w while the most important pixels are put back
     into the fully filled image (a blur by default); high is good."""
     return _area_metric("insertion", "insert", True, model, x, attributions, original_class, target_class, steps,
-                        fill, baselines, granularity, score, batch_size, strategy, progress)
+                        fill, baselines, granularity, score, batch_size, strategy, progress, input_range)
 
 
 def _area_metric(label, mode, higher, model, x, attributions, original_class, target_class, steps, fill, baselines,
-                 granularity, score, batch_size, strategy, progress):
+                 granularity, score, batch_size, strategy, progress, input_range):
     x, a = check_inputs(x, attributions)
     granularity = check_granularity(granularity)
     steps = check_positive_int(steps, "steps")
     n_features = feature_scores(a[:1], granularity).shape[1]
     levels = np.unique(np.round(np.linspace(0, n_features, min(steps, n_features) + 1)).astype(np.int64))
+    fill_fn = resolve_fill(fill, baselines, input_range=metric_range(model, x, input_range))
     target = resolve_target(model, x, original_class, target_class, score)
-    fill_fn = resolve_fill(fill, baselines)
     scores = score_curve(target, x, descending_ranks(feature_scores(a, granularity)), levels, fill_fn, mode,
                          granularity, batch_size=batch_size, strategy=strategy, progress=progress)
     fractions = levels / n_features

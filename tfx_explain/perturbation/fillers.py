@@ -9,7 +9,8 @@ metrics (``fill=``) alike:
 ``"gray"``      a constant colour: ``gray(value)``, ``gray(data=...)`` (the dataset's mean pixel, as the
                 paper's ImageNet mean), or by default each image's own mean colour
 ``"blur"``      Gaussian blur of the image (MP's null image); default sigma 10 px at 224, scaled to H
-``"noise"``     uniform noise over the input range, one fixed pattern per (seed, pixel)
+``"noise"``     uniform noise over the input range (per channel where it is), one fixed pattern per (seed, pixel);
+                it needs the range (``input_range=``, or :mod:`tfx_explain.input_range` infers it)
 ``"zero"``      zeros
 ``"inpaint"``   the bundled DeepFill-v1 inpainter; or pass an :class:`~tfx_explain.inpainting.Inpainter`
 callable        ``(images, masks) -> fill``: its output is used inside the mask only
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import input_range as ir
 from ..baselines.base import hash_uniform
 from ..errors import InputError
 from ..inpainting import Inpainter, check_images_masks
@@ -112,16 +114,18 @@ class Blur(MaskIndependent):
 
 
 class Noise(MaskIndependent):
-    """Uniform noise over ``input_range``; the value of pixel (i, j, c) depends only on (seed, i, j, c), so
-    every image and mask sees the same noise (batched and one-by-one calls agree)."""
+    """Uniform noise over ``input_range`` ((low, high), scalars or per channel); the value of pixel (i, j, c)
+    depends only on (seed, i, j, c), so every image and mask sees the same noise (batched and one-by-one calls
+    agree). Without a range, filling raises InputError asking for ``input_range``."""
 
     name = "noise"
 
-    def __init__(self, seed=0, input_range=(0.0, 1.0)):
-        self.seed, self.input_range = int(seed), tuple(float(v) for v in input_range)
+    def __init__(self, seed=0, input_range=None):
+        self.seed, self.input_range = int(seed), ir.normalize(input_range)
 
     def fill_image(self, images):
-        low, high = self.input_range
+        rng = ir.require(self.input_range, 'filler "noise"')
+        low, high = ir.broadcastable(rng, images.shape[-1])
         counters = np.arange(int(np.prod(images.shape[1:])), dtype=np.int64).reshape(images.shape[1:])
         pattern = low + (high - low) * hash_uniform(self.seed, counters, stream=7)
         return np.broadcast_to(pattern.astype(np.float32), images.shape)
@@ -184,12 +188,26 @@ class Custom(Filler):
 _BY_NAME = {"gray": Gray, "blur": Blur, "noise": Noise, "zero": Zero, "inpaint": Inpaint}
 
 
-def get_filler(spec="gray", **options):
+def get_filler(spec="gray", input_range=None, **options):
     """A filler from a name (options go to its constructor), an Inpainter, a Filler or a callable.
 
     The result is a callable ``(images, masks) -> filled``; pass it as ``fill=`` to the deletion/insertion
-    metrics or as ``filler=`` to SP, LIME and MP.
+    metrics or as ``filler=`` to SP, LIME and MP. ``input_range`` (the model's, from explain_keras) reaches
+    the ``"noise"`` filler, and an inpainter must take that same range (InputError otherwise).
     """
+    filler = _get_filler(spec, **options)
+    rng = ir.normalize(input_range)
+    if isinstance(filler, Noise) and filler.input_range is None:
+        ir.require(rng, 'filler "noise"')  # before any work
+        filler = Noise(filler.seed, rng)  # a copy: the user's filler is left as it was
+    if isinstance(filler, Inpaint) and rng is not None:
+        own = ir.normalize(filler.inpainter.input_range)
+        if not (np.array_equal(own.low, rng.low) and np.array_equal(own.high, rng.high)):
+            raise InputError(f"filler: the inpainter takes images in {own}, but the model's input range is {rng}")
+    return filler
+
+
+def _get_filler(spec, **options):
     if isinstance(spec, Filler):
         if options:
             raise InputError(f"filler: options {sorted(options)} only apply to filler names")

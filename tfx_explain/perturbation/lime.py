@@ -73,7 +73,7 @@ def weighted_ridge(features, targets, weights, alpha=1.0):
 
 def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compactness=30.0, sigma=3.0,
          num_samples=500, kernel_width=0.25, ridge_alpha=1.0, filler="gray", seed=0, batch_size=None, strategy=None,
-         progress=False):
+         progress=False, input_range=None):
     """LIME / LIME-G attributions.
 
     Args:
@@ -83,6 +83,7 @@ def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compa
         kernel_width, ridge_alpha: lime's kernel width (0.25) and Ridge alpha (1).
         filler: as in :mod:`tfx_explain.perturbation.fillers`; ``"inpaint"`` gives LIME-G.
         seed: the RandomState seed of the samples (lime's ``random_state``); every image uses it.
+        input_range: the model's input range (explain_keras passes it), for the ``"noise"`` filler.
     Returns:
         attributions (N, H, W, C) (each superpixel's coefficient painted on it, split over channels); extras
         ``segments``, ``coefficients`` (N, S_max, zero-padded), ``intercept`` (N,), ``n_features`` (N,).
@@ -90,7 +91,7 @@ def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compa
     num_samples = _common.positive_int(num_samples, "num_samples")
     kernel_width = _common.positive_float(kernel_width, "kernel_width")
     ridge_alpha = _common.positive_float(ridge_alpha, "ridge_alpha", allow_zero=True)
-    fill = get_filler(filler)
+    fill = get_filler(filler, input_range=input_range)
     if segments is None:
         _common.positive_int(n_segments, "n_segments")
         segments = slic_segments(x, n_segments, compactness, sigma)

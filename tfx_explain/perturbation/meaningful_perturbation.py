@@ -70,7 +70,7 @@ def jitter_offsets(n, steps, first_index, jitter, seed):
 def meaningful_perturbation(score_fn, x, weights, baselines, *, filler="blur", mask_size=None, steps=300,
                             learning_rate=0.1, l1_coeff=1e-4, tv_coeff=1e-2, tv_beta=3.0, jitter=4,
                             upsample="nearest", init="random", seed=0, batch_size=None, strategy=None,
-                            progress=False):
+                            progress=False, input_range=None):
     """MP / MP-G attributions.
 
     Args:
@@ -80,6 +80,7 @@ def meaningful_perturbation(score_fn, x, weights, baselines, *, filler="blur", m
         upsample: ``"nearest"`` (reference) or ``"bilinear"``.
         init: ``"random"`` (U(0, 1), seeded per image) or ``"ones"``.
         batch_size: images optimised together (default 32).
+        input_range: the model's input range (explain_keras passes it), for the ``"noise"`` filler.
     Returns:
         attributions (N, H, W, C) from 1 - m; extras ``mask`` (N, h, w) in [0, 1], ``final_score`` (N,) and
         ``removed_fraction`` (N,), the share of pixels replaced by the filler at the end.
@@ -96,7 +97,7 @@ def meaningful_perturbation(score_fn, x, weights, baselines, *, filler="blur", m
         raise InputError(f"jitter: expected a non-negative int, got {jitter!r}")
     if upsample not in UPSAMPLE or init not in INIT:
         raise InputError(f"upsample, init: expected one of {UPSAMPLE} and {INIT}, got {upsample!r}, {init!r}")
-    fill = get_filler(filler)
+    fill = get_filler(filler, input_range=input_range)
     settings = dict(steps=steps, lr=float(learning_rate), l1=float(l1_coeff), tv=float(tv_coeff),
                     beta=float(tv_beta), jitter=int(jitter), method=upsample, seed=seed, init=init)
     chunk = batch_size or 32

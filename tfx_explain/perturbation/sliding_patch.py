@@ -35,7 +35,7 @@ def window_masks(size, patch, stride):
 
 
 def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, filler="gray", placement="stretch",
-                  batch_size=None, strategy=None, progress=False):
+                  batch_size=None, strategy=None, progress=False, input_range=None):
     """SP / SP-G attributions.
 
     Args:
@@ -47,6 +47,7 @@ def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, fill
             resize of the grid to the image, so cell i sits at (i + 0.5) H / n) or ``"centre"`` (cell i at the
             centre of its window, linear in between; the stretched map is offset by up to p / 2 pixels).
         batch_size: perturbed images per scoring call (default 32).
+        input_range: the model's input range (explain_keras passes it), for the ``"noise"`` filler.
     Returns:
         attributions (N, H, W, C) with the heatmap split equally over channels, extras ``grid`` (N, n_h, n_w).
     """
@@ -55,7 +56,7 @@ def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, fill
     stride = _common.pair(stride, "stride", size)
     if placement not in PLACEMENTS:
         raise InputError(f"placement: expected one of {PLACEMENTS}, got {placement!r}")
-    fill = get_filler(filler)
+    fill = get_filler(filler, input_range=input_range)
     masks, starts = window_masks(size, patch, stride)
     n_win = len(masks)
     base = _common.explained_scores(score_fn, x, weights, batch_size, strategy)

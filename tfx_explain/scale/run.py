@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import baselines as baselines_mod
 from .. import data as data_mod
+from .. import input_range as input_range_mod
 from ..api import _check_input_shape, _check_method, _public, explain_keras, predict_scores
 from ..baselines.base import hash_uniform
 from ..distribute import get_strategy, is_multi_worker, worker_info
@@ -60,7 +61,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
                     target_class=None, score="probability", shard_size=256, format="npy", batch_size=None,
                     strategy=None, data=None, seed=0, image_size=None, limit=None, precision="float32",
                     jit_compile=False, baseline_options=None, allow_mismatch=False, progress="auto", worker=None,
-                    worker_timeout=workers.WORKER_TIMEOUT, **method_options):
+                    worker_timeout=workers.WORKER_TIMEOUT, input_range=None, **method_options):
     """Explain every image of ``dataset`` into sharded files under ``out_dir``; resumable.
 
     Args:
@@ -69,7 +70,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
             (images, labels) pair, or a ``tf.data.Dataset`` of (image, label), batched or not.
         out_dir: the run directory. A directory holding a run with another configuration is refused.
         method, baseline, score, batch_size, seed, precision, jit_compile, baseline_options, allow_mismatch,
-            **method_options: as for :func:`tfx_explain.explain_keras`; ``baseline`` may also be the path
+            input_range, **method_options: as for :func:`tfx_explain.explain_keras`; ``baseline`` may also be the path
             of a saved GANMEX generator.
         target_class: None (one-vs-all), an int K, or ``"all"`` (every c_t != c_o).
         shard_size: images per shard (the unit of resumption and of work between workers).
@@ -102,7 +103,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
                                               allow_mismatch)
     settings = dict(method=method, baseline=resolved, score=score, batch_size=batch_size, strategy=strategy,
                     data=train, progress=False, baseline_options=baseline_options, allow_mismatch=allow_mismatch,
-                    precision=precision, jit_compile=jit_compile, **options)
+                    precision=precision, jit_compile=jit_compile, input_range=input_range, **options)
     config = {"kind": "tfx_explain.explain_dataset", "version": 1, "model": introspect.weights_fingerprint(model),
               "source": source, "method": method, "method_options": _public(options), "baseline": baseline_id,
               "baseline_options": _public(dict(baseline_options or {})), "data": data_id,
@@ -110,6 +111,8 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
               "score": score, "seed": int(seed), "shard_size": int(shard_size), "format": format,
               "batch_size": batch_size, "precision": precision, "jit_compile": bool(jit_compile),
               "image_shape": list(image_shape), "num_classes": num_classes}
+    if input_range is not None:  # only when given, so that runs started before the argument existed resume
+        config["input_range"] = list(input_range_mod.normalize(input_range).as_tuple())
     job = _Job(model, settings, target_class, num_classes, int(seed), int(shard_size), format, strategy)
     job.validate(ds)  # one image through the whole path: bad settings fail before any file is written
     store.check_config(out_dir, config)
