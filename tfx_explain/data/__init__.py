@@ -153,7 +153,7 @@ def available():
 
         status["tfds:<name>"] = "tensorflow-datasets installed (needs network or a prepared data_dir)"
     except ImportError:
-        status["tfds:<name>"] = "missing: pip install tensorflow-datasets"
+        status["tfds:<name>"] = 'missing: pip install "tfx_explain[tfds]"'
     return status
 
 
