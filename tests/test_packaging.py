@@ -2,6 +2,7 @@
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -53,9 +54,15 @@ def test_tfds_hint_names_the_extra(monkeypatch):
 def test_wheel_holds_the_inpainter_and_loads_it(tmp_path):
     """Build the wheel, install it alone into a venv that sees this machine's TensorFlow, load the inpainter."""
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", TF_CPP_MIN_LOG_LEVEL="3")
+    # built from a copy of what the sdist holds: setuptools writes build/ beside the sources, and a stale build/
+    # in the checkout would leak deleted modules into later wheels
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "tfx_explain", src / "tfx_explain", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "requirements.txt", "README.md"):
+        shutil.copy(ROOT / name, src / name)
     # no build isolation: the backend (setuptools) is already here, and the build needs no network
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, env=env, capture_output=True)
+                    str(tmp_path), str(src)], check=True, env=env, capture_output=True)
     wheel = next(tmp_path.glob("tfx_explain-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("generator.keras", "metadata.json"):
