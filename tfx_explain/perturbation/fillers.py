@@ -221,4 +221,18 @@ def dataset_mean(data):
     return as_images(images, "data", allow_single=False).mean(axis=(0, 1, 2))
 
 
+def compare_fillers(images, masks, fillers=("inpaint", "gray", "blur")):
+    """{name: :func:`~tfx_explain.inpainting.hole_quality`} of each filler on the same holes (``"inpaint"`` = the bundled inpainter;
+    Inpainter objects and other filler specs are accepted), plus ``"known_pixel_blur"``
+    (:func:`~tfx_explain.inpainting.known_pixel_blur`, the only entry besides the inpainter that never sees the hole's content)."""
+    from ..inpainting import hole_quality, known_pixel_blur
+
+    out = {}
+    for spec in fillers:
+        fill = get_filler(spec)
+        out[spec if isinstance(spec, str) else fill.name] = hole_quality(images, fill(images, masks), masks)
+    out["known_pixel_blur"] = hole_quality(images, known_pixel_blur(images, masks), masks)
+    return out
+
+
 gray, blur, noise, zero, inpaint = Gray, Blur, Noise, Zero, Inpaint
