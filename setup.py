@@ -6,8 +6,10 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 
 # TFDS builders import importlib_resources (etils) without declaring it: without it every TFDS load fails with
-# ModuleNotFoundError.
-TFDS = ["tensorflow-datasets>=4.9", "importlib_resources>=5"]
+# ModuleNotFoundError. tensorflow-datasets 4.9.0 fails at import with protobuf >= 4 (its generated code is older);
+# 4.9.7 imports (measured at the floors, .ci/lowest_versions.sh). With TensorFlow 2.18 (protobuf < 6)
+# tensorflow-metadata must stay below 1.21, whose generated code needs protobuf 6 without declaring it.
+TFDS = ["tensorflow-datasets>=4.9.7", "importlib_resources>=5"]
 # tf_keras must match the TensorFlow minor (tf_keras 2.N runs on tensorflow 2.N only); the range follows the
 # tensorflow range in requirements.txt, and tf_keras 2.N itself requires tensorflow 2.N, so pip keeps the two in
 # step. The tests explain tf_keras (Keras 2) models.

@@ -13,9 +13,13 @@ sed -n 's/^\([A-Za-z0-9_.-]*\)>=\([0-9][0-9.]*\).*/\1==\2/p' requirements.txt > 
 TF_MINOR=$(sed -n 's/^tensorflow==\([0-9]*\.[0-9]*\).*/\1/p' "$VENV/floors.txt")
 echo "floors:"; cat "$VENV/floors.txt"
 "$PY" -m pip install --quiet --upgrade pip
-"$PY" -m pip install --quiet -r "$VENV/floors.txt" "tf_keras==$TF_MINOR.*" pytest "lime>=0.2" "setuptools>=64" wheel
+# the tfds extra at its floors too; tensorflow-metadata 1.21 needs protobuf >= 6, which TensorFlow 2.18 forbids
+TFDS_FLOORS=$(python3 -c "import ast, re; t = open('setup.py').read(); \
+print(' '.join(r.replace('>=', '==') for r in ast.literal_eval(re.search(r'TFDS = (\[.*?\])', t).group(1))))")
+"$PY" -m pip install --quiet -r "$VENV/floors.txt" $TFDS_FLOORS "tensorflow-metadata<1.21" "tf_keras==$TF_MINOR.*" \
+  pytest "lime>=0.2" "setuptools>=64" wheel
 "$PY" -m pip install --quiet --no-deps --no-build-isolation -e .
 "$PY" -m pip check
 "$PY" -m pip list 2>/dev/null | grep -iE '^(tensorflow|numpy|keras|tf_keras|scipy|scikit-learn|scikit-image|shap) '
 TF_CPP_MIN_LOG_LEVEL=2 "$PY" -m pytest -q -p no:cacheprovider tests/test_packaging.py tests/metrics tests/perturbation \
-  tests/baselines tests/attribution/test_closed_forms.py
+  tests/baselines tests/attribution/test_closed_forms.py tests/data/test_loaders.py

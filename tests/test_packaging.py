@@ -97,3 +97,18 @@ def test_tfds_missing_builder_module_names_it(monkeypatch):
     monkeypatch.setattr(tfds, "load", load)
     with pytest.raises(DataNotFoundError, match=r"'importlib_resources'.*tfx_explain\[tfds\]"):
         tfds_source.load("mnist", "test")
+
+
+def test_tfds_that_fails_at_import_names_the_cause(monkeypatch):
+    from tfx_explain.data import tfds_source
+    from tfx_explain.errors import DataNotFoundError
+
+    class Broken:  # a meta path finder standing in for a tensorflow-datasets that crashes while importing
+        def find_spec(self, name, path=None, target=None):
+            if name == "tensorflow_datasets":
+                raise TypeError("Descriptors cannot be created directly")
+
+    monkeypatch.delitem(sys.modules, "tensorflow_datasets", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    with pytest.raises(DataNotFoundError, match="fails at import.*TypeError: Descriptors.*tensorflow-metadata<1.21"):
+        tfds_source.load("mnist", "test")

@@ -18,6 +18,9 @@ def _import_tfds():
         import tensorflow_datasets as tfds
     except ImportError as err:  # pragma: no cover - depends on the installation
         raise DataNotFoundError('TFDS datasets need tensorflow-datasets: pip install "tfx_explain[tfds]"') from err
+    except Exception as err:  # installed but broken, e.g. protobuf older than tensorflow-metadata's generated code
+        raise DataNotFoundError(f"tensorflow-datasets is installed but fails at import ({type(err).__name__}: "
+                                f"{str(err)[:300]}); with TensorFlow 2.18 use tensorflow-metadata<1.21") from err
     return tfds
 
 
