@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import hash_uniform
+from .. import rng
 
 
 def zero(x):
@@ -29,5 +29,5 @@ def blur(x, sigma=2.0):
 def uniform(x, input_range=(0.0, 1.0), seed=0):
     """Uniform noise over the input range, one image per sample, reproducible per (seed, sample index)."""
     low, high = input_range
-    counters = np.arange(x.size, dtype=np.int64).reshape(x.shape)
-    return (low + (high - low) * hash_uniform(seed, counters, stream=1)).astype(np.float32)
+    u = rng.uniform(seed, "uniform_baseline", np.arange(len(x)), np.shape(x)[1:])
+    return (low + (high - low) * u).astype(np.float32)

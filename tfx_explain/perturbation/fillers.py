@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..baselines.base import hash_uniform
+from .. import rng
 from ..errors import InputError
 from ..inpainting import Inpainter, check_images_masks
 
@@ -122,8 +122,7 @@ class Noise(MaskIndependent):
 
     def fill_image(self, images):
         low, high = self.input_range
-        counters = np.arange(int(np.prod(images.shape[1:])), dtype=np.int64).reshape(images.shape[1:])
-        pattern = low + (high - low) * hash_uniform(self.seed, counters, stream=7)
+        pattern = low + (high - low) * rng.generator(self.seed, "noise_filler").random(images.shape[1:])
         return np.broadcast_to(pattern.astype(np.float32), images.shape)
 
     def __repr__(self):

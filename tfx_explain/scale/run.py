@@ -25,7 +25,7 @@ import numpy as np
 from .. import baselines as baselines_mod
 from .. import data as data_mod
 from ..api import _check_input_shape, _check_method, _public, explain_keras, predict_scores
-from ..baselines.base import hash_uniform
+from .. import rng
 from ..distribute import get_strategy, is_multi_worker, worker_info
 from ..errors import InputError, MismatchError
 from ..models import introspect
@@ -109,7 +109,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
               "target_class": target_class if target_class is None or target_class == "all" else int(target_class),
               "score": score, "seed": int(seed), "shard_size": int(shard_size), "format": format,
               "batch_size": batch_size, "precision": precision, "jit_compile": bool(jit_compile),
-              "image_shape": list(image_shape), "num_classes": num_classes}
+              "image_shape": list(image_shape), "num_classes": num_classes, "rng_version": rng.RNG_VERSION}
     job = _Job(model, settings, target_class, num_classes, int(seed), int(shard_size), format, strategy)
     job.validate(ds)  # one image through the whole path: bad settings fail before any file is written
     store.check_config(out_dir, config)
@@ -118,7 +118,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
 
 def shard_seed(seed, shard):
     """The seed of one shard's random draws: a function of (seed, shard index) only."""
-    return int(hash_uniform(seed, np.array([shard]), stream=11)[0] * 2 ** 31)
+    return int(rng.generator(seed, "shard", shard).integers(2 ** 31))
 
 
 def explained_rows(original_class, target_class, num_classes):
