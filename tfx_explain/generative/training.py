@@ -212,9 +212,9 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
         if latest:  # checkpoints drawn under another randomness scheme would resume with other draws
             check_version(_recorded_rng_version(out_dir), str(out_dir))
             model.checkpoint(step_var).restore(latest).assert_existing_objects_matched()
+            start = int(step_var.numpy())
         elif chief:
             write_json(out_dir / RNG_RECORD, {"rng_version": RNG_VERSION})
-            start = int(step_var.numpy())
         if chief:
             writer = tf.summary.create_file_writer(str(out_dir / "logs" / "samples"))
     if is_multi_worker(strategy):
