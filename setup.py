@@ -35,8 +35,9 @@ setup(
     install_requires=_requirements(),
     extras_require={
         # the TFDS path is tested (offline, with mock data), so the test extra brings the tfds extra
+        # setuptools and wheel: tests/test_packaging.py builds the wheel without build isolation (no network)
         "test": ["pytest>=7", "pytest-xdist>=3", "nbmake>=1.5", "ipykernel", "lime>=0.2", TF_KERAS,
-                 *TFDS],
+                 "setuptools>=64", "wheel", *TFDS],
         "tfds": TFDS,
         # CUDA and cuDNN wheels for a Linux machine with an NVIDIA GPU (tensorflow alone runs on CPU there)
         "gpu": ["tensorflow[and-cuda]>=2.18,<2.22"],
