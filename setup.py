@@ -5,6 +5,16 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
+# TFDS builders import importlib_resources (etils) without declaring it: without it every TFDS load fails with
+# ModuleNotFoundError. tensorflow-datasets 4.9.0 fails at import with protobuf >= 4 (its generated code is older);
+# 4.9.7 imports (measured at the floors, .ci/lowest_versions.sh). With TensorFlow 2.18 (protobuf < 6)
+# tensorflow-metadata must stay below 1.21, whose generated code needs protobuf 6 without declaring it.
+TFDS = ["tensorflow-datasets>=4.9.7", "importlib_resources>=5"]
+# tf_keras must match the TensorFlow minor (tf_keras 2.N runs on tensorflow 2.N only); the range follows the
+# tensorflow range in requirements.txt, and tf_keras 2.N itself requires tensorflow 2.N, so pip keeps the two in
+# step. The tests explain tf_keras (Keras 2) models.
+TF_KERAS = "tf_keras>=2.18,<2.22"
+
 
 def _requirements():
     lines = (HERE / "requirements.txt").read_text().splitlines()
@@ -24,8 +34,13 @@ setup(
     include_package_data=True,
     install_requires=_requirements(),
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "nbmake>=1.5", "ipykernel", "lime>=0.2", "tf_keras"],
-        "tfds": ["tensorflow-datasets>=4.9"],
+        # the TFDS path is tested (offline, with mock data), so the test extra brings the tfds extra
+        # setuptools and wheel: tests/test_packaging.py builds the wheel without build isolation (no network)
+        "test": ["pytest>=7", "pytest-xdist>=3", "nbmake>=1.5", "ipykernel", "lime>=0.2", TF_KERAS,
+                 "setuptools>=64", "wheel", *TFDS],
+        "tfds": TFDS,
+        # CUDA and cuDNN wheels for a Linux machine with an NVIDIA GPU (tensorflow alone runs on CPU there)
+        "gpu": ["tensorflow[and-cuda]>=2.18,<2.22"],
     },
     entry_points={"console_scripts": ["tfx-explain=tfx_explain.cli:main"]},
 )

@@ -40,13 +40,14 @@ def main():
     args = parser.parse_args()
 
     from tfx_explain import data, inpainting
+    from tfx_explain.perturbation.fillers import compare_fillers
 
     start = time.time()
     inpainter = inpainting.train(training_images(), steps=args.steps, out_dir=args.out, preset="cpu_small",
                                  verbose=2)
     images = data.load("composite_fashion_mnist", "test", image_size=64)[0][: args.n_eval]
     masks = inpainting.random_box_masks(len(images), (64, 64), seed=0)
-    quality = inpainting.compare_fillers(images, masks, (inpainter, "gray", "blur"))
+    quality = compare_fillers(images, masks, (inpainter, "gray", "blur"))
     inpainter.metadata.update(data=DATA, device=f"CPU, {os.cpu_count()} cores", steps=args.steps,
                               quality={"n": len(images), "holes": "random_box_masks(seed=0)", **quality},
                               seconds_this_session=round(time.time() - start, 1))

@@ -393,20 +393,6 @@ def known_pixel_blur(images, masks, sigma=2.0):
     return (images * known + fill * masks).astype(np.float32)
 
 
-def compare_fillers(images, masks, fillers=("inpaint", "gray", "blur")):
-    """{name: :func:`hole_quality`} of each filler on the same holes (``"inpaint"`` = the bundled inpainter;
-    Inpainter objects and other filler specs are accepted), plus ``"known_pixel_blur"``
-    (:func:`known_pixel_blur`, the only entry besides the inpainter that never sees the hole's content)."""
-    from .perturbation.fillers import get_filler
-
-    out = {}
-    for spec in fillers:
-        fill = get_filler(spec)
-        out[spec if isinstance(spec, str) else fill.name] = hole_quality(images, fill(images, masks), masks)
-    out["known_pixel_blur"] = hole_quality(images, known_pixel_blur(images, masks), masks)
-    return out
-
-
 def hole_quality(images, filled, masks):
     """Mean absolute error and PSNR (dB, peak 1) over the hole pixels only; images in [0, 1]."""
     images, masks = check_images_masks(images, masks)
@@ -418,5 +404,5 @@ def hole_quality(images, filled, masks):
     return {"l1": l1, "psnr": float(10.0 * np.log10(1.0 / max(mse, 1e-12)))}
 
 
-__all__ = ["Inpainter", "PRESETS", "train", "load", "load_tf1_checkpoint", "hole_quality", "compare_fillers",
+__all__ = ["Inpainter", "PRESETS", "train", "load", "load_tf1_checkpoint", "hole_quality",
            "random_box_masks", "check_images_masks", "training_config"]

@@ -114,7 +114,6 @@ def test_batched_equals_one_by_one(digits, digits_model, digit_batch, method, op
     ("integrated_gradients", {"steps": 20}), ("deeplift", {}), ("occlusion", {}), ("expected_gradients", {"steps": 8}),
 ])
 def test_mirrored_strategy_equals_single_device(digits, digits_model, digit_batch, logical_cpus, method, options):
-    import tensorflow as tf
 
     (xt, yt), _ = digits
     x, co, ct = digit_batch

@@ -233,6 +233,9 @@ def test_train_resumes_exactly(tmp_path, rng):
         np.testing.assert_allclose(a, b, atol=1e-6)
     again = inpainting.load(tmp_path)  # the run directory holds the final inpainter
     assert again.metadata["config"]["cnum"] == 4 and (tmp_path / "checkpoints").exists()
+    (tmp_path / "rng.json").unlink()  # a run from before rng_version 2 drew other numbers: refused, not resumed
+    with pytest.raises(MismatchError, match="rng_version 1, this version draws with rng_version 2"):
+        inpainting.train(images, steps=3, out_dir=tmp_path, **tiny)
 
 
 def test_cli_evaluates_the_bundled_inpainter_and_requires_an_out_dir(tmp_path, capsys):

@@ -115,7 +115,6 @@ def test_pixel_granularity_removes_all_channels_by_the_summed_attribution():
 
 
 def test_two_replicas_give_the_same_curves(linear, logical_cpus):
-    import tensorflow as tf
 
     model, w, x = linear
     attr = np.random.default_rng(7).normal(size=x.shape).astype(np.float32)

@@ -52,3 +52,17 @@ def test_bad_inputs_are_refused(maps):
         robustness(maps[:1])
     with pytest.raises(InputError, match="metrics"):
         robustness(maps, metrics=("lpips",))
+
+
+@pytest.mark.parametrize("win_size", [3, 7])
+def test_one_ssim_matches_scikit_image_for_any_window(win_size):
+    from tfx_explain.metrics._common import ssim
+
+    rng = np.random.default_rng(win_size)
+    a = rng.normal(size=(2, 12, 15))
+    b = a + 0.5 * rng.normal(size=a.shape)
+    got = ssim(a, b, data_range=4.0, win_size=win_size)
+    expected = [structural_similarity(a[i], b[i], data_range=4.0, win_size=win_size) for i in range(2)]
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    with pytest.raises(InputError, match="maps: SSIM"):
+        ssim(a[:, :win_size - 1], b[:, :win_size - 1], data_range=4.0, win_size=win_size)

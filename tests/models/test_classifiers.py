@@ -62,7 +62,6 @@ def test_training_learns_digits():
 def test_mirrored_over_two_logical_cpus_equals_default(logical_cpus):
     """Same data order, same initial weights: two replicas give the same model as one device."""
     import keras
-    import tensorflow as tf
 
     x, y = data.load("digits", "train")
     x, y = x[:256], y[:256]

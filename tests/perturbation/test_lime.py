@@ -1,20 +1,22 @@
-"""LIME: parity with the lime package (gray filler, same segments and seed), the ridge against scikit-learn."""
+"""LIME: parity with the lime package (gray filler, same segments and seed), the ridge against its closed form."""
 import numpy as np
 import pytest
 from lime import lime_image
-from sklearn.linear_model import Ridge
 
 from tfx_explain.errors import InputError
 from tfx_explain.perturbation.lime import lime, slic_segments, weighted_ridge
 
 
-def test_weighted_ridge_equals_scikit_learn(rng):
+def test_weighted_ridge_solves_the_weighted_normal_equations(rng):
+    """Closed form: centre X and y at their weighted means, then (Xc' W Xc + alpha I) b = Xc' W yc."""
     features = rng.integers(0, 2, size=(60, 7)).astype(np.float64)
-    targets, weights = rng.normal(size=60), rng.uniform(size=60)
-    coef, intercept = weighted_ridge(features, targets, weights, alpha=1.0)
-    model = Ridge(alpha=1.0, fit_intercept=True).fit(features, targets, sample_weight=weights)
-    np.testing.assert_allclose(coef, model.coef_, rtol=1e-10, atol=1e-12)
-    assert intercept == pytest.approx(model.intercept_, rel=1e-10)
+    targets, weights, alpha = rng.normal(size=60), rng.uniform(size=60), 1.5
+    coef, intercept = weighted_ridge(features, targets, weights, alpha=alpha)
+    x_mean, y_mean = np.average(features, axis=0, weights=weights), np.average(targets, weights=weights)
+    xc, yc = features - x_mean, targets - y_mean
+    expected = np.linalg.solve(xc.T @ (weights[:, None] * xc) + alpha * np.eye(7), xc.T @ (weights * yc))
+    np.testing.assert_allclose(coef, expected, rtol=1e-8, atol=1e-12)
+    assert intercept == pytest.approx(y_mean - x_mean @ expected, rel=1e-8)
 
 
 def test_lime_reproduces_the_lime_package(score, digits_model):

@@ -104,16 +104,16 @@ def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, a
 
     if alpha not in ("shared", "per_sample"):
         raise InputError(f"alpha: expected 'shared' or 'per_sample', got {alpha!r}")
-    from ..baselines.base import hash_uniform
+    from .. import rng
 
     m = int(steps)
     n = len(x)
     chunk_size = batch_size or max(1, DEFAULT_BATCH // 4)
     block = steps_per_block(min(chunk_size, n), m)
     if alpha == "shared":
-        alphas = np.broadcast_to(hash_uniform(seed, np.arange(m), stream=3)[None], (n, m)).astype(np.float32)
+        alphas = np.broadcast_to(rng.generator(seed, "eg_alpha").random(m)[None], (n, m)).astype(np.float32)
     else:
-        alphas = hash_uniform(seed, np.arange(n)[:, None] * m + np.arange(m)[None], stream=3).astype(np.float32)
+        alphas = rng.uniform(seed, "eg_alpha", np.arange(n), (m,)).astype(np.float32)
     ids = np.arange(n)
     ref_index = references.draw_indices(ids, m, seed)  # (n, m) indices into the pool
     pool = tf.constant(references.pool)

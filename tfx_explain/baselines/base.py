@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import rng
+
 
 @dataclass
 class PointBaselines:
@@ -21,7 +23,8 @@ class ReferenceSet:
 
     Sample i draws its references from ``pool[pool_labels == classes[i]]`` when ``classes`` is given
     (the one-vs-one variant draws from the target class, ganmex_main.txt §4), else from the whole pool.
-    Draws are without replacement and depend only on (seed, i), so chunking never changes them.
+    Draws are without replacement and depend only on (seed, i) (:mod:`tfx_explain.rng`), so chunking never
+    changes them.
     """
 
     pool: np.ndarray
@@ -43,7 +46,7 @@ class ReferenceSet:
         for cls in np.unique(groups):  # a loop over classes, vectorised over samples
             rows = np.flatnonzero(groups == cls)
             cand = self.candidates(cls)
-            keys = hash_uniform(seed, sample_ids[rows, None] * len(self.pool) + cand[None, :])
+            keys = rng.uniform(seed, "references", sample_ids[rows], (len(cand),))
             order = np.argsort(keys, axis=1, kind="stable")
             reps = -(-n_refs // len(cand))  # fewer candidates than draws: cycle through the permutation
             out[rows] = cand[np.tile(order, (1, reps))[:, :n_refs]]
@@ -51,20 +54,3 @@ class ReferenceSet:
 
     def draw(self, sample_ids, n_refs, seed):
         return self.pool[self.draw_indices(sample_ids, n_refs, seed)]
-
-
-def hash_uniform(seed, counters, stream=0):
-    """Counter-based uniform numbers in [0, 1): splitmix64 of (seed, stream, counter), vectorised.
-
-    Gives every (sample, draw) pair its own reproducible number, independent of batch composition.
-    """
-    with np.errstate(over="ignore"):
-        z = (np.uint64(seed & 0xFFFFFFFF) * np.uint64(0x9E3779B97F4A7C15)
-             + np.asarray(counters).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
-             + np.uint64(stream) * np.uint64(0x94D049BB133111EB) + np.uint64(0x2545F4914F6CDD1D))
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)).astype(np.float64) / float(2 ** 53)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import input_range as ir
-from .base import hash_uniform
+from .. import rng
 
 
 def zero(x):
@@ -35,7 +35,6 @@ def blur(x, sigma=2.0):
 def uniform(x, input_range=None, seed=0):
     """Uniform noise over ``input_range`` (per channel where it is per channel), one image per sample,
     reproducible per (seed, sample index). ``input_range=None`` raises InputError asking for it."""
-    rng = ir.require(ir.normalize(input_range, channels=np.shape(x)[-1]), 'baseline "uniform"')
-    low, high = rng.low, rng.high
-    counters = np.arange(x.size, dtype=np.int64).reshape(x.shape)
-    return (low + (high - low) * hash_uniform(seed, counters, stream=1)).astype(np.float32)
+    known = ir.require(ir.normalize(input_range, channels=np.shape(x)[-1]), 'baseline "uniform"')
+    u = rng.uniform(seed, "uniform_baseline", np.arange(len(x)), np.shape(x)[1:])
+    return (known.low + (known.high - known.low) * u).astype(np.float32)

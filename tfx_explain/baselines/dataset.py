@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ReferenceSet, hash_uniform
+from .. import rng
+from .base import ReferenceSet
 
 CANDIDATES = 8  # float32 shortlist size before the exact float64 re-ranking
 
@@ -61,7 +62,7 @@ def random_target(x, original_class, target_class, train_images, train_labels, s
     n = len(x)
     groups = target_class if target_class is not None else original_class
     chosen = np.empty(n, np.int64)
-    u = hash_uniform(seed, np.arange(n), stream=2)
+    u = rng.uniform(seed, "random_target", np.arange(n))
     for cls in np.unique(groups):
         rows = np.flatnonzero(groups == cls)
         pool = _candidate_pool(train_labels, original_class, target_class, cls)

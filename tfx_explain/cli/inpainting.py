@@ -52,13 +52,14 @@ def train_inpainter_command(args):
 def evaluate_inpainter_command(args):
     from .. import data, inpainting
     from .._io import write_json
+    from ..perturbation.fillers import compare_fillers
 
     inpainter = inpainting.load(args.inpainter)
     options = {"image_size": args.image_size} if args.dataset.startswith("composite_") else {}
     images = data.load(args.dataset, "test", **options)[0][: args.n]
     masks = inpainting.random_box_masks(len(images), images.shape[1:3], seed=args.seed)
     report = {"inpainter": args.inpainter, "dataset": args.dataset, "n": len(images),
-              "quality": inpainting.compare_fillers(images, masks, (inpainter, "gray", "blur"))}
+              "quality": compare_fillers(images, masks, (inpainter, "gray", "blur"))}
     if args.out is not None:
         write_json(Path(args.out) / "quality.json", report)
     print(json.dumps(report))

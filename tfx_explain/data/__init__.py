@@ -15,11 +15,9 @@ pass through unchanged (see :func:`resolve`).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import InputError
 from . import colored, composite, digits, fashion_mnist, tfds_source
-from ._common import as_images, as_labels, check_image_size, check_split, resize
+from ._common import as_images, as_labels, check_split
 
 BUILTIN = ("digits", "fashion_mnist")
 PREFIXES = ("colored_", "composite_", "tfds:")
@@ -153,7 +151,7 @@ def available():
 
         status["tfds:<name>"] = "tensorflow-datasets installed (needs network or a prepared data_dir)"
     except ImportError:
-        status["tfds:<name>"] = "missing: pip install tensorflow-datasets"
+        status["tfds:<name>"] = 'missing: pip install "tfx_explain[tfds]"'
     return status
 
 

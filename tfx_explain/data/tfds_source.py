@@ -17,7 +17,10 @@ def _import_tfds():
     try:
         import tensorflow_datasets as tfds
     except ImportError as err:  # pragma: no cover - depends on the installation
-        raise DataNotFoundError("TFDS datasets need tensorflow-datasets: pip install tensorflow-datasets") from err
+        raise DataNotFoundError('TFDS datasets need tensorflow-datasets: pip install "tfx_explain[tfds]"') from err
+    except Exception as err:  # installed but broken, e.g. protobuf older than tensorflow-metadata's generated code
+        raise DataNotFoundError(f"tensorflow-datasets is installed but fails at import ({type(err).__name__}: "
+                                f"{str(err)[:300]}); with TensorFlow 2.18 use tensorflow-metadata<1.21") from err
     return tfds
 
 
@@ -51,6 +54,9 @@ def dataset(name, split="train", image_size=None, data_dir=None, download=True):
     for tfds_split, constant_label in _split_sources(name, split):
         try:
             ds = tfds.load(name, split=tfds_split, data_dir=data_dir, download=download, shuffle_files=False)
+        except ModuleNotFoundError as err:  # TFDS builders import packages it does not declare
+            raise DataNotFoundError(f"dataset {name!r}: tensorflow-datasets needs the module {err.name!r}: "
+                                    'pip install "tfx_explain[tfds]"') from err
         except Exception as err:  # TFDS raises many types (network, missing builder, not prepared)
             raise DataNotFoundError(
                 f"dataset {name!r} split {tfds_split!r} could not be loaded through tensorflow-datasets "

@@ -58,7 +58,7 @@ def _overlap_add(patches, rate, height, width):
     ``patches`` is (B, h, w, 2r, 2r, C): the pasted patch of every coarse position. Output (B, H, W, C) with
     H = r h. Kernel offset k = r a + phase lands at full index r (i + a) + phase - pad_top, pad_top = r / 2.
     """
-    batch, h, w = tf.shape(patches)[0], tf.shape(patches)[1], tf.shape(patches)[2]
+    batch = tf.shape(patches)[0]
     channels = patches.shape[-1]
     phases = []
     for ph in range(rate):

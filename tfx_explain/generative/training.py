@@ -9,6 +9,7 @@ as the uninterrupted run would, and one replica and several replicas see the sam
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from pathlib import Path
 
@@ -16,8 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .._io import write_json
 from ..distribute import is_multi_worker, worker_info
-from ..errors import InputError
+from ..errors import InputError, MismatchError
+from ..rng import RNG_VERSION, check_version, tf_key
+
+RNG_RECORD = "rng.json"  # {"rng_version": N} of a resumable run directory
 
 
 class AdversarialModel(keras.Model):
@@ -97,6 +102,17 @@ def step_dataset(start_step, batch_fn):
     return steps.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
 
 
+def _recorded_rng_version(out_dir):
+    """The rng_version a run directory was written with (None: no record, a run from before rng_version 2)."""
+    path = Path(out_dir) / RNG_RECORD
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text()).get("rng_version")
+    except (ValueError, AttributeError):
+        raise MismatchError(f"out_dir: {path} is not a randomness record (unreadable JSON)") from None
+
+
 def stateless_ints(shape, seed, step, stream, maxval):
     """Uniform ints in [0, maxval) that depend only on (seed, step, stream)."""
     return tf.random.stateless_uniform(shape, seed=_seed(seed, step, stream), maxval=maxval, dtype=tf.int64)
@@ -108,8 +124,9 @@ def stateless_uniform(shape, seed, step, stream):
 
 
 def _seed(seed, step, stream):
+    """The stateless seed [key(seed, stream), step]; the key is SeedSequence's, as for every seeded draw."""
     step = tf.cast(step, tf.int64)
-    return tf.stack([tf.constant(int(seed), tf.int64) * 1_000_003 + tf.constant(int(stream), tf.int64), step])
+    return tf.stack([tf.constant(tf_key(seed, stream), tf.int64), step])
 
 
 class _StepCallback(keras.callbacks.Callback):
@@ -192,9 +209,12 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
         manager = tf.train.CheckpointManager(model.checkpoint(step_var), str(private or shared),
                                              max_to_keep=keep_checkpoints if chief else 1)
         latest = tf.train.latest_checkpoint(str(shared))
-        if latest:
+        if latest:  # checkpoints drawn under another randomness scheme would resume with other draws
+            check_version(_recorded_rng_version(out_dir), str(out_dir))
             model.checkpoint(step_var).restore(latest).assert_existing_objects_matched()
             start = int(step_var.numpy())
+        elif chief:
+            write_json(out_dir / RNG_RECORD, {"rng_version": RNG_VERSION})
         if chief:
             writer = tf.summary.create_file_writer(str(out_dir / "logs" / "samples"))
     if is_multi_worker(strategy):

@@ -158,3 +158,40 @@ def check_positive_int(value, name):
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise InputError(f"{name}: expected a positive int, got {value!r}")
     return int(value)
+
+
+def ssim(a, b, data_range, win_size=7, gaussian_sigma=None, k1=0.01, k2=0.03):
+    """(N,) mean SSIM of each pair of 2-D maps (N, H, W), Wang et al. (2004), batched over N.
+
+    The one SSIM of the package, with the window as a parameter. It matches scikit-image's
+    ``structural_similarity`` on each pair: with ``gaussian_sigma=None`` a uniform ``win_size`` window and the
+    sample covariance (skimage's default); with ``gaussian_sigma`` a Gaussian window truncated at 3.5 sigma and
+    the population covariance (``gaussian_weights=True, use_sample_covariance=False``; ``win_size`` is then
+    ``2 * int(3.5 sigma + 0.5) + 1``). Borders are reflected and the mean is over the interior skimage keeps
+    (a border of the window's radius cropped). Raises InputError when the maps are not larger than the window.
+    """
+    from scipy.ndimage import gaussian_filter, uniform_filter
+
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if gaussian_sigma is not None:
+        win_size = 2 * int(3.5 * gaussian_sigma + 0.5) + 1
+
+        def filt(v):
+            return gaussian_filter(v, sigma=(0, gaussian_sigma, gaussian_sigma), truncate=3.5, mode="reflect")
+        cov_norm = 1.0
+    else:
+        def filt(v):
+            return uniform_filter(v, size=(1, win_size, win_size), mode="reflect")
+        cov_norm = win_size ** 2 / (win_size ** 2 - 1.0)  # sample covariance, as skimage by default
+    pad = (win_size - 1) // 2
+    if a.ndim != 3 or a.shape != b.shape or min(a.shape[1:]) < win_size:
+        raise InputError(f"maps: SSIM needs two (N, H, W) stacks of one shape, at least {win_size} px wide "
+                         f"(window {win_size}), got {a.shape} and {b.shape}")
+    mu_a, mu_b = filt(a), filt(b)
+    var_a = cov_norm * (filt(a * a) - mu_a ** 2)
+    var_b = cov_norm * (filt(b * b) - mu_b ** 2)
+    cov = cov_norm * (filt(a * b) - mu_a * mu_b)
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return s[:, pad:s.shape[1] - pad, pad:s.shape[2] - pad].reshape(len(s), -1).mean(axis=1)

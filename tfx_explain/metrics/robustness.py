@@ -5,7 +5,8 @@ random seeds; MP: random initialisations) and every one of the k(k-1)/2 pairs is
 similarities of Adebayo et al. (2018), as the authors' sister code (``anguyen8/sam``) computes them
 (generative_attribution.md §4.1):
 
-* SSIM: ``skimage.metrics.structural_similarity(a, b, win_size=5, data_range=...)``;
+* SSIM with a uniform 5x5 window, equal to ``skimage.metrics.structural_similarity(a, b, win_size=5,
+  data_range=...)`` (the package's one SSIM, :func:`._common.ssim`);
 * Pearson correlation of HOG features: ``skimage.feature.hog`` (9 orientations, 3x3 cells per block,
   L2-Hys) with 16 px cells at 224 px (scaled to the map size by default), then ``scipy.stats.pearsonr``;
 * Spearman rank correlation of the flattened maps: ``scipy.stats.spearmanr``.
@@ -22,6 +23,7 @@ from itertools import combinations
 import numpy as np
 
 from ..errors import InputError
+from ._common import ssim as ssim_rows
 
 METRICS = ("ssim", "hog_pearson", "spearman")
 NORMALIZE = ("maxabs", None)
@@ -34,13 +36,10 @@ def normalize_maxabs(heatmap):
 
 
 def ssim(a, b, data_range=2.0, win_size=5):
-    """Structural similarity of two maps (scikit-image)."""
-    from skimage.metrics import structural_similarity
-
+    """Structural similarity of two maps, uniform window (:func:`._common.ssim`, equal to scikit-image's)."""
     if np.array_equal(a, b):
         return 1.0
-    return float(structural_similarity(a.astype(np.float64), b.astype(np.float64), data_range=data_range,
-                                       win_size=win_size))
+    return float(ssim_rows(a[None], b[None], data_range, win_size=win_size)[0])
 
 
 def hog_pearson(a, b, pixels_per_cell=16):

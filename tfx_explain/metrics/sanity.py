@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import InputError, ModelError
 from ..models import introspect
 from ._common import pearson_rows, spearman_rows, summarize
+from ._common import ssim as ssim_rows
 
 MEASURES = ("spearman", "ssim", "hog")
 HOG_OPTIONS = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
@@ -164,31 +165,9 @@ def scaled_abs(maps):
     return a / np.where(peak > 0, peak, 1.0)
 
 
-def ssim(a, b, data_range=1.0, sigma=1.5, k1=0.01, k2=0.03):
-    """(N,) mean SSIM of 2-D maps (N, H, W), Wang et al. (2004) with a Gaussian window, batched.
-
-    Matches ``skimage.metrics.structural_similarity(..., gaussian_weights=True, sigma=1.5,
-    use_sample_covariance=False, data_range=data_range)``: window truncated at 3.5 sigma, reflected
-    borders, and the mean over the interior that skimage keeps (a border of the window's radius cropped).
-    """
-    from scipy.ndimage import gaussian_filter
-
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-
-    def filt(v):
-        return gaussian_filter(v, sigma=(0, sigma, sigma), truncate=3.5, mode="reflect")
-
-    mu_a, mu_b = filt(a), filt(b)
-    var_a = filt(a * a) - mu_a ** 2
-    var_b = filt(b * b) - mu_b ** 2
-    cov = filt(a * b) - mu_a * mu_b
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    pad = int(3.5 * sigma + 0.5)  # skimage crops (win_size - 1) // 2, win_size = 2 * pad + 1
-    if a.shape[1] <= 2 * pad or a.shape[2] <= 2 * pad:
-        raise InputError(f"maps: SSIM with sigma {sigma} needs maps larger than {2 * pad} pixels, got {a.shape[1:]}")
-    return s[:, pad:-pad, pad:-pad].reshape(len(s), -1).mean(axis=1)
+def ssim(a, b, data_range=1.0, sigma=1.5):
+    """(N,) mean SSIM of 2-D maps (N, H, W) with the Gaussian window of Adebayo et al.: :func:`._common.ssim`."""
+    return ssim_rows(a, b, data_range, gaussian_sigma=sigma)
 
 
 def hog_features(maps):

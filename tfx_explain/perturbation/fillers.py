@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import input_range as ir
-from ..baselines.base import hash_uniform
+from .. import rng
 from ..errors import InputError
 from ..inpainting import Inpainter, check_images_masks
 
@@ -124,10 +124,9 @@ class Noise(MaskIndependent):
         self.seed, self.input_range = int(seed), ir.normalize(input_range)
 
     def fill_image(self, images):
-        rng = ir.require(self.input_range, 'filler "noise"')
-        low, high = ir.broadcastable(rng, images.shape[-1])
-        counters = np.arange(int(np.prod(images.shape[1:])), dtype=np.int64).reshape(images.shape[1:])
-        pattern = low + (high - low) * hash_uniform(self.seed, counters, stream=7)
+        known = ir.require(self.input_range, 'filler "noise"')
+        low, high = ir.broadcastable(known, images.shape[-1])
+        pattern = low + (high - low) * rng.generator(self.seed, "noise_filler").random(images.shape[1:])
         return np.broadcast_to(pattern.astype(np.float32), images.shape)
 
     def __repr__(self):
@@ -237,6 +236,20 @@ def dataset_mean(data):
         data = data_mod.load(data, "train")
     images = data[0] if isinstance(data, (tuple, list)) else data
     return as_images(images, "data", allow_single=False).mean(axis=(0, 1, 2))
+
+
+def compare_fillers(images, masks, fillers=("inpaint", "gray", "blur")):
+    """{name: :func:`~tfx_explain.inpainting.hole_quality`} of each filler on the same holes (``"inpaint"`` = the bundled inpainter;
+    Inpainter objects and other filler specs are accepted), plus ``"known_pixel_blur"``
+    (:func:`~tfx_explain.inpainting.known_pixel_blur`, the only entry besides the inpainter that never sees the hole's content)."""
+    from ..inpainting import hole_quality, known_pixel_blur
+
+    out = {}
+    for spec in fillers:
+        fill = get_filler(spec)
+        out[spec if isinstance(spec, str) else fill.name] = hole_quality(images, fill(images, masks), masks)
+    out["known_pixel_blur"] = hole_quality(images, known_pixel_blur(images, masks), masks)
+    return out
 
 
 gray, blur, noise, zero, inpaint = Gray, Blur, Noise, Zero, Inpaint

@@ -60,15 +60,12 @@ def cosine_kernel(rows, kernel_width):
 
 
 def weighted_ridge(features, targets, weights, alpha=1.0):
-    """Ridge with intercept and sample weights, as scikit-learn's ``Ridge(alpha).fit(X, y, sample_weight=w)``:
-    centre X and y at their weighted means, solve (Xc' W Xc + alpha I) b = Xc' W yc. Returns (coef, intercept)."""
-    w = weights / 1.0
-    x_mean = np.average(features, axis=0, weights=w)
-    y_mean = np.average(targets, weights=w)
-    xc = (features - x_mean) * np.sqrt(w)[:, None]
-    yc = (targets - y_mean) * np.sqrt(w)
-    coef = np.linalg.solve(xc.T @ xc + alpha * np.eye(features.shape[1]), xc.T @ yc)
-    return coef, y_mean - x_mean @ coef
+    """Ridge with intercept and sample weights, the regression the lime package fits:
+    scikit-learn's ``Ridge(alpha).fit(X, y, sample_weight=w)``. Returns (coef (S,), intercept)."""
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=alpha, fit_intercept=True).fit(features, targets, sample_weight=weights)
+    return model.coef_, float(model.intercept_)
 
 
 def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compactness=30.0, sigma=3.0,

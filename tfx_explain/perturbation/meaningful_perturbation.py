@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..attribution import MethodResult
-from ..baselines.base import hash_uniform
+from .. import rng
 from ..batching import progress_bar
 from ..errors import InputError
 from . import _common
@@ -53,18 +53,15 @@ def initial_masks(n, shape, first_index, seed, init):
     """(n, h, w) U(0, 1) masks that depend only on (seed, image index), or ones."""
     if init == "ones":
         return np.ones((n,) + shape, np.float32)
-    cells = int(np.prod(shape))
-    counters = (first_index + np.arange(n))[:, None] * cells + np.arange(cells)[None]
-    return hash_uniform(seed, counters, stream=5).reshape((n,) + shape).astype(np.float32)
+    return rng.uniform(seed, "mp_init", first_index + np.arange(n), tuple(shape)).astype(np.float32)
 
 
 def jitter_offsets(n, steps, first_index, jitter, seed):
     """(steps, n, 2) crop offsets in [0, jitter), a function of (seed, image index, step) only."""
     if jitter == 0:
         return np.zeros((steps, n, 2), np.int32)
-    counters = ((first_index + np.arange(n))[None, :, None] * steps + np.arange(steps)[:, None, None]) * 2 \
-        + np.arange(2)[None, None, :]
-    return np.floor(hash_uniform(seed, counters, stream=6) * jitter).astype(np.int32)
+    u = rng.uniform(seed, "mp_jitter", first_index + np.arange(n), (steps, 2)).transpose(1, 0, 2)
+    return np.floor(u * jitter).astype(np.int32)
 
 
 def meaningful_perturbation(score_fn, x, weights, baselines, *, filler="blur", mask_size=None, steps=300,

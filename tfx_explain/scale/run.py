@@ -26,7 +26,7 @@ from .. import baselines as baselines_mod
 from .. import data as data_mod
 from .. import input_range as input_range_mod
 from ..api import _check_input_shape, _check_method, _public, explain_keras, predict_scores
-from ..baselines.base import hash_uniform
+from .. import rng
 from ..distribute import get_strategy, is_multi_worker, worker_info
 from ..errors import InputError, MismatchError
 from ..models import introspect
@@ -110,7 +110,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
               "target_class": target_class if target_class is None or target_class == "all" else int(target_class),
               "score": score, "seed": int(seed), "shard_size": int(shard_size), "format": format,
               "batch_size": batch_size, "precision": precision, "jit_compile": bool(jit_compile),
-              "image_shape": list(image_shape), "num_classes": num_classes}
+              "image_shape": list(image_shape), "num_classes": num_classes, "rng_version": rng.RNG_VERSION}
     if input_range is not None:  # only when given, so that runs started before the argument existed resume
         config["input_range"] = list(input_range_mod.normalize(input_range).as_tuple())
     job = _Job(model, settings, target_class, num_classes, int(seed), int(shard_size), format, strategy)
@@ -121,7 +121,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
 
 def shard_seed(seed, shard):
     """The seed of one shard's random draws: a function of (seed, shard index) only."""
-    return int(hash_uniform(seed, np.array([shard]), stream=11)[0] * 2 ** 31)
+    return int(rng.generator(seed, "shard", shard).integers(2 ** 31))
 
 
 def explained_rows(original_class, target_class, num_classes):

@@ -30,6 +30,7 @@ import numpy as np
 
 from .._io import atomic_path
 from ..errors import InputError, MismatchError
+from ..rng import check_version
 
 FORMATS = ("npy", "tfrecord")
 ROW_DTYPE = np.dtype([("index", "<i8"), ("label", "<i8"), ("original_class", "<i8"), ("target_class", "<i8"),
@@ -221,6 +222,8 @@ def check_config(out_dir, config):
             previous = json.loads(path.read_text())
         except ValueError:
             raise MismatchError(f"out_dir: {path} is not a run configuration (unreadable JSON)") from None
+        if isinstance(previous, dict) and previous.get("rng_version") != config.get("rng_version"):
+            check_version(previous.get("rng_version"), str(out_dir))  # draws differ: one clear error, not a diff
         if previous != config:
             changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
             raise MismatchError(f"out_dir: {out_dir} holds a dataset run with another configuration (it differs in "
