@@ -11,13 +11,17 @@ from .baselines import PointBaselines, ReferenceSet
 from .batching import map_batches
 from .data import as_images
 from .distribute import get_strategy
+from ._checks import option_types, positive_int
 from .errors import InputError
 from .explanation import Explanation
 from .models import introspect
 from .precision import check_precision
 from .targets import class_weights, resolve_classes, score_function
+from . import counterfactual, perturbation  # noqa: E402,F401  - they register their methods in METHODS
 
 _COMMON = ("batch_size", "strategy", "progress")
+# Options that count something: 0 or a negative number is a mistake, never "the default".
+_COUNTS = {"steps", "window", "stride", "background_size", "n_segments", "num_samples", "samples"}
 
 
 def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
@@ -57,6 +61,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         An :class:`~tfx_explain.Explanation`.
     """
     spec, options = _check_method(method, method_options)
+    positive_int(batch_size, "batch_size", allow_none=True)
     check_precision(precision)
     introspect.check_model(model)
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
@@ -132,6 +137,10 @@ def _check_method(method, options):
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise InputError(f"method_options: {unknown} are not options of {method!r}; it accepts {sorted(accepted)}")
+    option_types(options, {name: params[name].default for name in accepted}, "method_options")
+    for key in _COUNTS & set(options):
+        if isinstance(options[key], int):
+            positive_int(options[key], f"method_options: {key}")
     return spec, options
 
 

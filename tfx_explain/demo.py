@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, ganmex, plots
+from ._checks import positive_int
 from ._io import write_json
 from .api import explain_keras
 from .models import load_model, save_model, train_classifier
@@ -94,6 +95,8 @@ def figure_fig2(model, gen, x, original, targets, train, path):
 
 def run(out_dir="tfx_explain_demo", steps=DEMO_STEPS, classifier_epochs=30, verbose="auto"):
     """Train or reuse everything, write both figures and ``summary.json``; returns the summary."""
+    positive_int(steps, "steps")
+    positive_int(classifier_epochs, "classifier_epochs")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()

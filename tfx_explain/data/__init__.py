@@ -71,6 +71,8 @@ def load(name, split="train", *, image_size=None, data_dir=None, download=False,
     Returns:
         ``(images, labels)``, or ``(images, labels, masks)`` with ``with_masks=True``.
     """
+    if image_size is not None:
+        check_image_size(image_size)
     _check_name(name)
     check_split(split)
     if with_masks and not name.startswith("composite_"):
@@ -103,6 +105,8 @@ def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_
     TFDS datasets stream from disk and never sit in memory whole; the built-in sets are small enough to
     be sliced from arrays.
     """
+    if image_size is not None:
+        check_image_size(image_size)
     import tensorflow as tf
 
     _check_name(name)

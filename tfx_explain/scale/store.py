@@ -231,6 +231,9 @@ def check_config(out_dir, config):
                             "resume. Use a new out_dir")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"out_dir: {out_dir} exists and is not a directory")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise MismatchError(f"out_dir: {out_dir} is not empty and holds no dataset run ({CONFIG}); "
+                            "use a new or empty directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
 
