@@ -16,7 +16,7 @@ from .errors import InputError
 from .explanation import Explanation
 from .models import introspect
 from .precision import check_precision
-from .targets import class_weights, resolve_classes, score_function
+from .targets import _as_class_array, class_weights, resolve_classes, score_function
 from . import counterfactual, perturbation  # noqa: E402,F401  - they register their methods in METHODS
 
 _COMMON = ("batch_size", "strategy", "progress")
@@ -66,6 +66,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     introspect.check_model(model)
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
     _check_input_shape(model, x)
+    _check_classes_early(model, original_class, target_class, len(x))
     if spec.baseline != "none":
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
@@ -154,6 +155,20 @@ def _check_input_shape(model, x):
         if want is not None and got != want:
             raise InputError(f"x: expected images of shape (N, {', '.join(str(e) for e in expected)}) for this "
                              f"model, got {x.shape} (the {axis} differs)")
+
+
+def _check_classes_early(model, original_class, target_class, n):
+    """The class arguments against the model's static class count, before the model is first called."""
+    try:
+        k = model.output_shape[-1]
+    except (AttributeError, TypeError, IndexError, ValueError):
+        return
+    if not isinstance(k, int):
+        return
+    if original_class is not None:
+        resolve_classes(original_class, target_class, n, k, None)
+    elif target_class is not None:
+        _as_class_array(target_class, n, k, "target_class")
 
 
 def _check_baseline_options(options):

@@ -206,6 +206,15 @@ def _check_run_dir(out_dir, record, write=True):
         write_json(path, record)
 
 
+def introspect_classes(classifier):
+    """K from the classifier's static output shape, without calling it (None when unknown)."""
+    try:
+        k = classifier.output_shape[-1]
+    except (AttributeError, TypeError, IndexError, ValueError):
+        return None
+    return k if isinstance(k, int) else None
+
+
 def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="reference", verbose="auto",
           class_names=None, **config):
     """Train GANMEX against ``classifier`` on ``data`` and return a :class:`Ganmex`.
@@ -233,8 +242,8 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     cfg = _config(preset, config)
     images, labels = None, None
     probe_shape = introspect.input_shape(classifier)
-    num_classes = None
-    if probe_shape is not None and None not in probe_shape:
+    num_classes = introspect_classes(classifier)
+    if num_classes is None and probe_shape is not None and None not in probe_shape:
         num_classes = introspect.probe_outputs(classifier, np.zeros((1,) + probe_shape, np.float32)).shape[1]
     images, labels = _training_arrays(data, num_classes)
     if probe_shape is not None and any(w is not None and w != g for w, g in zip(probe_shape, images.shape[1:])):

@@ -22,7 +22,8 @@ FLAGS = {"out_dir": "--out", "path": "--model", "model": "--model", "classifier"
          "batch_size": "--batch-size", "limit": "--limit", "steps": "--steps", "shard_size": "--shard-size",
          "method_options": "--set", "config": "--set", "preset": "--preset", "seed": "--seed", "method": "--method",
          "baseline": "--baseline", "split": "--split", "strategy": "--strategy", "score": "--score",
-         "generator": "--generator", "epochs": "--epochs", "precision": "--precision", "format": "--format"}
+         "generator": "--generator", "epochs": "--epochs", "precision": "--precision", "format": "--format",
+         "name": "--dataset", "x": "--dataset"}
 
 
 def cli_message(message):

@@ -88,6 +88,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
     check_precision(precision)
     introspect.check_model(model)
     _check_run_options(target_class, score, shard_size, format, limit, worker_timeout)
+    store.check_not_foreign(out_dir)
     worker = worker if worker is not None else worker_info()
     strategy = _local_strategy(strategy)
     ds, source = _stream(dataset, split, image_size, limit)

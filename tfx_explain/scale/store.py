@@ -208,6 +208,21 @@ def remove_stale_temporaries(shards_dir, owns):
             path.unlink(missing_ok=True)
 
 
+def check_not_foreign(out_dir):
+    """Refuse an ``out_dir`` that is a file, or a non-empty directory that holds no run (e.g. a GANMEX run)."""
+    out_dir = Path(out_dir)
+    if (out_dir / CONFIG).exists():
+        return
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"out_dir: {out_dir} exists and is not a directory")
+    if (out_dir / SHARDS).exists():
+        raise MismatchError(f"out_dir: {out_dir} holds shards but no {CONFIG}; it is not a run this version can "
+                            "resume. Use a new out_dir")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise MismatchError(f"out_dir: {out_dir} is not empty and holds no dataset run ({CONFIG}); "
+                            "use a new or empty directory")
+
+
 def check_config(out_dir, config):
     """Refuse ``out_dir`` when it holds a run with another configuration, or something that is not a run.
 
@@ -229,11 +244,7 @@ def check_config(out_dir, config):
     if out_dir.exists() and (out_dir / SHARDS).exists():
         raise MismatchError(f"out_dir: {out_dir} holds shards but no {CONFIG}; it is not a run this version can "
                             "resume. Use a new out_dir")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"out_dir: {out_dir} exists and is not a directory")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise MismatchError(f"out_dir: {out_dir} is not empty and holds no dataset run ({CONFIG}); "
-                            "use a new or empty directory")
+    check_not_foreign(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
 
