@@ -44,6 +44,12 @@ def cli_outcome(row, files, timeout):
 
     kind, line, expected = row[:3]
     argv = shlex.split(line.format(**files))
+    env = {}
+    while argv and "=" in argv[0] and not argv[0].startswith("-"):  # VAR=value prefixes set the environment
+        name, _, value = argv.pop(0).partition("=")
+        env[name] = value
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     before = _tree(files["D"], files["CWD"])
     err, out = io.StringIO(), io.StringIO()
     _alarm(2 if kind == "interrupt" else timeout, KeyboardInterrupt if kind == "interrupt" else Timeout)
@@ -64,6 +70,8 @@ def cli_outcome(row, files, timeout):
                 status = 1
     finally:
         signal.alarm(0)
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     text = err.getvalue()
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     left = _tree(files["D"], files["CWD"]) != before

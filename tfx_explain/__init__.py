@@ -6,7 +6,8 @@ The user's door is :func:`explain_keras`; the modules hold the parts: ``data``, 
 The modules are imported on first use (PEP 562), so that ``import tfx_explain`` and ``tfx-explain --help``
 do not start TensorFlow. TensorFlow's C++ start-up lines are governed by the environment variable
 ``TF_CPP_MIN_LOG_LEVEL`` (0: all, 2: errors only, 3: none); the library leaves it as the user set it
-(the ``tfx-explain`` command sets 2 unless it is set).
+(the ``tfx-explain`` command sets 2 unless it is set). Keras must use its TensorFlow backend
+(``KERAS_BACKEND`` unset or ``tensorflow``); another backend is refused on first use with one error.
 """
 import importlib as _importlib
 
@@ -19,6 +20,10 @@ _ATTRIBUTES = {"explain_keras": "api", "Explanation": "explanation"}
 
 
 def __getattr__(name):
+    if name in __all__ and name != "__version__":
+        from ._checks import keras_backend
+
+        keras_backend()
     if name in _ATTRIBUTES:
         return getattr(_importlib.import_module(f".{_ATTRIBUTES[name]}", __name__), name)
     if name in __all__:

@@ -2,7 +2,10 @@
 the argument, before any work starts."""
 from __future__ import annotations
 
+import json
 import numbers
+import os
+from pathlib import Path
 
 from .errors import InputError
 
@@ -34,3 +37,21 @@ def option_types(options, defaults, name):
             continue
         if not ok:
             raise InputError(f"{name}: {key} expects {kind}, got {value!r}")
+
+
+def keras_backend():
+    """Refuse a Keras backend other than TensorFlow (``KERAS_BACKEND`` or ``keras.json``), before Keras is imported:
+    the attributions use TensorFlow's gradient tapes and tf.function, and Keras would fail to import without
+    the other backend's package."""
+    backend = os.environ.get("KERAS_BACKEND")
+    source = "the environment variable KERAS_BACKEND"
+    if backend is None:
+        config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+        try:
+            backend = json.loads(config.read_text()).get("backend")
+            source = f"{config}"
+        except (OSError, ValueError, AttributeError):
+            backend = None
+    if backend not in (None, "tensorflow"):
+        raise InputError(f"KERAS_BACKEND: tfx_explain needs Keras's tensorflow backend, but {source} selects "
+                         f"{backend!r}; set KERAS_BACKEND=tensorflow")

@@ -68,8 +68,7 @@ def _config(preset, overrides):
     for key in ("seed",):
         if key in overrides and overrides[key] < 0:
             raise InputError(f"config: seed expects a non-negative integer, got {overrides[key]!r}")
-    for key in ("width", "res_blocks", "d_width", "d_max_layers", "d_steps", "batch_per_class", "checkpoint_every",
-                "sample_every", "log_every"):
+    for key in ("width", "res_blocks", "d_width", "d_max_layers", "d_steps", "batch_per_class"):  # 0 of *_every: never
         if key in overrides:
             positive_int(overrides[key], f"config: {key}")
     config.update(overrides)

@@ -78,6 +78,9 @@ CLI = [
     (5, "explain --model {M} --dataset digits --nosuch 1", 2),
     (5, "explain --model {M} --dataset digits --limit x", 2),
     (5, "nosuch-command", 2),
+    # environment
+    (0, "KERAS_BACKEND=jax explain --model {M} --dataset digits --limit 4 --out {D}/run", 2),
+    (0, "KERAS_BACKEND=torch train-classifier --epochs 1 --out {D}/clf", 2),
     # Ctrl-C
     ("interrupt", "explain --model {M} --dataset digits --limit 4 --out {D}/run_i", 130, "resumes"),
     ("interrupt", "train-classifier --epochs 1 --out {D}/clf_i", 130, "starts over"),
@@ -108,6 +111,8 @@ API = [
     (3, "ganmex.train", {"seed": "x"}, "config"),
     (3, "ganmex.train", {"width": 2.5}, "config"),
     (3, "ganmex.train", {"data": "small"}, "data"),
+    (1, "Explanation.load", {"file": "other npz"}, "path"),
+    (1, "Explanation.load", {"file": "garbage"}, "path"),
     (2, "explain_dataset", {"limit": -3}, "limit"),
     (2, "explain_dataset", {"image_size": 0}, "image_size"),
     (2, "explain_dataset", {"out_dir": "not_a_run"}, "out_dir"),

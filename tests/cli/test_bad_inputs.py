@@ -93,6 +93,9 @@ def test_cli_bad_input(row, files, tmp_path, monkeypatch, capsys):
 
     kind, line, expected = row[:3]
     argv = shlex.split(line.format(**files))
+    while argv and "=" in argv[0] and not argv[0].startswith("-"):  # VAR=value prefixes set the environment
+        name, _, value = argv.pop(0).partition("=")
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     if kind == "interrupt":
         real = _args.preflight
@@ -135,6 +138,15 @@ def _api_call(name, kwargs, model, tmp_path):
         data = (images["small"], np.array([0, 1])) if kwargs.pop("data", None) == "small" else "digits"
         return ganmex.train(model, data, steps=kwargs.pop("steps", 1), preset="cpu", out_dir=tmp_path / "g",
                             verbose=0, **kwargs)
+    if name == "Explanation.load":
+        import tempfile
+
+        path = Path(tempfile.mkdtemp()) / "file.npz"
+        if kwargs["file"] == "other npz":
+            np.savez(path, a=np.zeros(3))
+        else:
+            path.write_bytes(b"garbage" * 10)
+        return tx.Explanation.load(path)
     out = tmp_path / "run"
     if kwargs.pop("out_dir", None) == "not_a_run":
         out.mkdir()
@@ -157,6 +169,49 @@ def test_api_bad_input(row, tmp_path):
     assert "\n" not in message
     assert float(model.get_layer("counter").n.numpy()) == 0.0, "the model was called before the error"
     assert _tree(tmp_path) == before or name == "explain_dataset", "files written"
+
+
+def test_keras_backend_other_than_tensorflow_is_refused_on_first_use(monkeypatch):
+    import tfx_explain
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    with pytest.raises(TfxExplainError, match="^KERAS_BACKEND: .*'jax'"):
+        tfx_explain.__getattr__("explain_keras")
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert callable(tfx_explain.__getattr__("explain_keras"))
+
+
+def test_load_run_refuses_bit_rot_and_a_truncated_manifest(tmp_path):
+    """scale.load_run checks each shard's SHA-256 as it reads it; a damaged manifest is one clear error."""
+    import tfx_explain as tx
+    from tfx_explain import scale
+
+    x, y = tx.data.load("digits", "test")
+    run = tmp_path / "run"
+    scale.explain_dataset(_tiny_model(), (x[:8], y[:8]), run, shard_size=4, progress=False, steps=2)
+    good = scale.load_run(run)
+    assert good["attributions"].shape == (8, 28, 28, 1)
+    shard = run / "shards" / "attributions-00001.npy"
+    raw = bytearray(shard.read_bytes())
+    raw[-64:-48] = b"\x7f" * 16  # same size, other values
+    shard.write_bytes(bytes(raw))
+    with pytest.raises(TfxExplainError, match="^out_dir: .*attributions-00001.npy does not match its SHA-256"):
+        scale.load_run(run)
+    assert list(scale.verify_run(run)) == [1]
+    manifest = run / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:100])
+    with pytest.raises(TfxExplainError, match="^out_dir: .*manifest.json is unreadable"):
+        scale.load_run(run)
+
+
+def test_explanation_repr_is_short():
+    import tfx_explain as tx
+
+    x, _ = tx.data.load("digits", "test")
+    e = tx.explain_keras(_tiny_model(), x[:8], steps=4, progress=False)
+    text = repr(e)
+    assert len(text) < 400 and "\n" not in text and str(e) == text
+    assert "integrated_gradients" in text and "n=8" in text and "delta" in text
 
 
 def _python(code, **kw):

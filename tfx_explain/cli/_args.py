@@ -93,8 +93,10 @@ def add_model(p, required=True, help="the classifier (a .keras file)"):
 
 def preflight(args):
     """Everything that can be checked before any work: counts, --set, --model's file, --out's writability."""
+    from .._checks import keras_backend
     from ..errors import InputError
 
+    keras_backend()
     for name in POSITIVE:
         value = getattr(args, name, None)
         if value is not None and value < 1:

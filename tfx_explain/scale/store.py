@@ -21,6 +21,7 @@ same configuration leave byte-identical shards and manifest.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -143,9 +144,26 @@ def read_shard(shards_dir, entry):
     shards_dir = Path(shards_dir)
     files = entry["files"]
     if "tfrecord" in files:
+        _verified_bytes(shards_dir, files["tfrecord"])
         return _read_tfrecord(shards_dir / files["tfrecord"]["file"], entry)
-    load = lambda kind: (np.load(shards_dir / files[kind]["file"], allow_pickle=False) if kind in files else None)
+    load = lambda kind: (np.load(io.BytesIO(_verified_bytes(shards_dir, files[kind])), allow_pickle=False)
+                         if kind in files else None)
     return {"attributions": load("attributions"), "baselines": load("baselines"), "rows": load("rows")}
+
+
+def _verified_bytes(shards_dir, record):
+    """A shard file's bytes, checked against its recorded size and SHA-256 (hashing what was read costs about
+    as much as reading it): a bit-rotted shard is refused instead of returning garbage values."""
+    path = Path(shards_dir) / record["file"]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"out_dir: the shard file {path} is missing; run the same command again to recompute "
+                         "it") from None
+    if len(data) != record["bytes"] or hashlib.sha256(data).hexdigest() != record["sha256"]:
+        raise InputError(f"out_dir: the shard file {path} does not match its SHA-256 checksum (changed on disk); "
+                         "verify_run lists every such shard, and running the same command again recomputes them")
+    return data
 
 
 def _read_tfrecord(path, entry):
@@ -264,7 +282,14 @@ def read_manifest(out_dir):
         done = len(list((Path(out_dir) / SHARDS).glob("shard-*.json"))) if (Path(out_dir) / SHARDS).exists() else 0
         raise InputError(f"out_dir: {out_dir} holds no finished run ({MANIFEST} is missing; {done} shard(s) are "
                          "committed); run the same command again to finish it")
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError:
+        raise InputError(f"out_dir: {path} is unreadable (truncated or not JSON); delete it and run the same "
+                         "command again to rewrite it from the committed shards") from None
+    if not isinstance(manifest, dict) or "entries" not in manifest:
+        raise InputError(f"out_dir: {path} is not a run manifest")
+    return manifest
 
 
 def verify_run(out_dir):
