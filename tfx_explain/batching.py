@@ -24,7 +24,9 @@ def progress_bar(total, desc, enabled, unit="batch"):
     import sys
 
     if enabled == "auto":
-        enabled = sys.stderr.isatty()
+        from ._console import interactive
+
+        enabled = interactive()
     if enabled:
         from tqdm.auto import tqdm
 

@@ -92,7 +92,10 @@ def train_classifier(model="mnist_cnn", data="digits", *, epochs=10, batch_size=
         model.compile(optimizer=_optimizer(optimizer, learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     start = time.time()
-    history = model.fit(_as_dataset(train, batch_size, shuffle, seed), epochs=int(epochs), verbose=verbose,
+    from .._console import keras_verbose
+
+    history = model.fit(_as_dataset(train, batch_size, shuffle, seed), epochs=int(epochs),
+                        verbose=keras_verbose(verbose),
                         shuffle=False)  # the dataset is shuffled (seeded) above
     seconds = time.time() - start
     test_accuracy = None

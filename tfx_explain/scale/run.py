@@ -260,7 +260,9 @@ class _Progress:
 
     def __init__(self, total, mode, worker):
         if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
+            from .._console import interactive
+
+            mode = "bar" if interactive() else "log"
         self.mode = {True: "bar", False: None, None: None}.get(mode, mode)
         self.total, self.done = total, 0
         self.prefix = f"worker {worker.index}/{worker.count}: " if worker.count > 1 else ""

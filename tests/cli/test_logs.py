@@ -1,0 +1,42 @@
+"""Logs without a terminal (issue 14): no carriage returns, backspaces or ANSI escapes, one line per interval;
+in a notebook the bars stay on."""
+import sys
+import types
+
+from tfx_explain import _console
+
+
+def _clean(text):
+    return not any(c in text for c in ("\x1b", "\b", "\r"))
+
+
+def test_training_logs_are_plain_lines_when_redirected(capfd):
+    import tfx_explain as tx
+    from tfx_explain import ganmex
+    from tfx_explain.models import train_classifier
+
+    (x, y) = tx.data.load("digits", "train")
+    x, y = x[:96], y[:96]
+    model = train_classifier("mnist_cnn", (x, y), epochs=2, batch_size=32, test_data=None).model
+    out = capfd.readouterr()
+    assert _clean(out.out + out.err)
+    assert sum(line.startswith("3/3") for line in out.out.splitlines()) == 2  # one line per epoch
+    ganmex.train(model, (x, y), steps=3, preset="cpu", width=4, res_blocks=1, d_width=4, checkpoint_every=0,
+                 sample_every=0, log_every=2, batch_per_class=1)
+    out = capfd.readouterr()
+    assert _clean(out.out + out.err)
+    steps = [line.split()[2] for line in out.err.splitlines() if line.startswith("training: step")]
+    assert steps == ["2/3", "3/3"]
+
+
+def test_notebook_counts_as_interactive(monkeypatch):
+    assert not _console.interactive()  # pytest captures stderr: not a terminal
+    shell = type("ZMQInteractiveShell", (), {})()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert _console.in_notebook() and _console.interactive()
+    assert _console.keras_verbose("auto") == 1 and _console.keras_verbose(0) == 0
+    from tfx_explain.batching import progress_bar
+
+    bar = progress_bar(3, "x", "auto")
+    assert type(bar).__name__ != "_Silent"
+    bar.close()
