@@ -60,6 +60,8 @@ CLI = [
     (1, "baselines --model {M} --kind ganmex --limit 5 --out {D}/b", 2),  # no --generator
     # datasets, methods, shapes
     (1, "explain --model {M} --dataset nope --limit 4 --out {D}/run", 2),
+    (4, "explain --model {M} --dataset mnist --limit 4 --out {D}/run", 2),  # TFDS, not prepared, no network
+    (4, "explain --model {M} --dataset mnist --data-dir {D}/nowhere --limit 4 --out {D}/run", 2),
     (1, "explain --model {M} --dataset digits --method nope --out {D}/run", 2),
     (1, "explain --model {M} --dataset digits --limit 4 --image-size 14 --out {D}/run", 2),
     (1, "explain --model {M} --dataset digits --split nope --limit 4 --out {D}/run", 2),

@@ -51,3 +51,33 @@ def test_trapezoid_works_without_numpy_2():
     assert _common.trapezoid([0.0, 1.0, 1.0], [0.0, 0.5, 1.0]) == 0.75  # (0 + 1)/2 * 0.5 + 1 * 0.5
     old_numpy = types.SimpleNamespace(trapz=lambda *a, **k: "trapz")
     assert _common._pick_trapezoid(old_numpy)() == "trapz"
+
+
+def test_tfds_names_report_a_missing_builder_module_and_never_download(monkeypatch):
+    """tensorflow-datasets' builders import importlib_resources, which it does not require: the error names the
+    module to install (not the network); with download=False nothing is downloaded."""
+    import pytest
+    import tensorflow_datasets as tfds
+
+    from tfx_explain import data
+    from tfx_explain.errors import DataNotFoundError
+
+    calls = []
+
+    def fake_load(name, **kwargs):
+        calls.append(kwargs["download"])
+        raise ModuleNotFoundError("No module named 'importlib_resources'", name="importlib_resources")
+
+    monkeypatch.setattr(tfds, "load", fake_load)
+    with pytest.raises(DataNotFoundError, match="^dataset: .*'importlib_resources' is missing; install it"):
+        data.load("mnist", "test")
+    assert calls == [False]
+
+    def not_prepared(name, **kwargs):
+        calls.append(kwargs["download"])
+        raise AssertionError("Dataset mnist: could not find data in /nowhere")
+
+    monkeypatch.setattr(tfds, "load", not_prepared)
+    with pytest.raises(DataNotFoundError, match="not prepared in .*--data-dir"):
+        data.load_dataset("mnist", "test")
+    assert calls == [False, False]

@@ -46,6 +46,10 @@ def build_parser():
         if hasattr(module, "register"):
             module.register(sub)
     for child in sub.choices.values():
+        if "--dataset" in child._option_string_actions:
+            child.add_argument("--data-dir", type=Path, default=None,
+                               help="a prepared tensorflow-datasets directory, for TFDS names such as mnist or "
+                                    "cifar10 (sets TFDS_DATA_DIR); nothing is downloaded")
         child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                            help="show tracebacks and TensorFlow's log lines")
     return parser

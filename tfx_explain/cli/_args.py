@@ -103,6 +103,10 @@ def preflight(args):
             raise InputError(f"--{name.replace('_', '-')}: expected a positive integer, got {value}")
     if hasattr(args, "set"):
         args.settings = parse_settings(args.set)
+    if getattr(args, "data_dir", None) is not None:
+        if not Path(args.data_dir).is_dir():
+            raise InputError(f"--data-dir: no such directory: {args.data_dir}")
+        os.environ["TFDS_DATA_DIR"] = str(Path(args.data_dir).absolute())  # read by tensorflow-datasets
     if getattr(args, "model_required", False) and args.model is None:
         raise InputError("--model: required (the classifier, a .keras file)")
     if getattr(args, "model_required", None) is not None and args.model is not None:

@@ -95,7 +95,7 @@ def load(name, split="train", *, image_size=None, data_dir=None, download=False,
     if name == "fashion_mnist":
         return fashion_mnist.load(split, image_size=image_size or 28, data_dir=data_dir, download=download)
     tfds_name = name[len("tfds:"):] if name.startswith("tfds:") else name
-    return tfds_source.load(tfds_name, split, image_size=image_size, data_dir=data_dir, download=True)
+    return tfds_source.load(tfds_name, split, image_size=image_size, data_dir=data_dir, download=download)
 
 
 def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_dir=None, download=False,
@@ -112,7 +112,7 @@ def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_
     _check_name(name)
     tfds_name = name[len("tfds:"):] if name.startswith("tfds:") else name
     if name not in BUILTIN and not name.startswith(("colored_", "composite_")):
-        ds = tfds_source.dataset(tfds_name, split, image_size=image_size, data_dir=data_dir, download=True)
+        ds = tfds_source.dataset(tfds_name, split, image_size=image_size, data_dir=data_dir, download=download)
     else:
         images, labels = load(name, split, image_size=image_size, data_dir=data_dir, download=download,
                               **options)
