@@ -20,6 +20,7 @@ CLI = [
     (1, "evaluate --model {D}/text.keras --n 2 --out {D}/ev", 2),
     (1, "train-explaingan --model {D}/corrupt.keras --steps 1 --classes 1 2 --out {D}/e", 2),
     (5, "train-explaingan --steps 1 --classes 1 2 --out {D}/e", 2),  # no --model at all
+    (5, "train-explaingan --classifier {D}/text.keras --steps 1 --classes 1 2 --out {D}/e", 2),  # old spelling
     # --set: malformed or mistyped
     (1, "explain --model {M} --dataset digits --limit 4 --set steps --out {D}/run", 2),
     (1, "explain --model {M} --dataset digits --limit 4 --set steps=abc --out {D}/run", 2),
@@ -113,6 +114,7 @@ API = [
     (3, "ganmex.train", {"seed": "x"}, "config"),
     (3, "ganmex.train", {"width": 2.5}, "config"),
     (3, "ganmex.train", {"data": "small"}, "data"),
+    (1, "train_classifier", {"out_dir": "a file"}, "out_dir"),
     (1, "Explanation.load", {"file": "other npz"}, "path"),
     (1, "Explanation.load", {"file": "garbage"}, "path"),
     (2, "explain_dataset", {"limit": -3}, "limit"),

@@ -10,6 +10,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,6 +119,8 @@ def test_cli_bad_input(row, files, tmp_path, monkeypatch, capsys):
     assert _tree(files["D"], tmp_path) == before, "files left behind"
     if kind == "interrupt":
         assert row[3] in lines[-1]
+    elif "--classifier" in argv:
+        assert lines[0] == "tfx-explain: --classifier is deprecated; use --model" and "--model:" in lines[-1]
     else:
         assert "error:" in lines[-1]
 
@@ -139,14 +142,18 @@ def _api_call(name, kwargs, model, tmp_path):
         return ganmex.train(model, data, steps=kwargs.pop("steps", 1), preset="cpu", out_dir=tmp_path / "g",
                             verbose=0, **kwargs)
     if name == "Explanation.load":
-        import tempfile
-
         path = Path(tempfile.mkdtemp()) / "file.npz"
         if kwargs["file"] == "other npz":
             np.savez(path, a=np.zeros(3))
         else:
             path.write_bytes(b"garbage" * 10)
         return tx.Explanation.load(path)
+    if name == "train_classifier":
+        from tfx_explain.models import train_classifier
+
+        blocker = Path(tempfile.mkdtemp()) / "a_file"
+        blocker.write_text("")
+        return train_classifier(model, "digits", epochs=1, out_dir=blocker / "clf", verbose=0)
     out = tmp_path / "run"
     if kwargs.pop("out_dir", None) == "not_a_run":
         out.mkdir()

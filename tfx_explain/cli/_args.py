@@ -8,7 +8,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -154,19 +153,6 @@ def load_model(path, flag="--model"):
 
 def check_writable(out, flag="--out"):
     """``out`` is a directory (or can become one) that this process can write into; creates nothing."""
-    from ..errors import InputError
+    from .._io import check_writable_dir
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{flag}: {out} exists and is not a directory")
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise InputError(f"{flag}: {probe} is not a directory")
-    try:
-        fd, name = tempfile.mkstemp(prefix=".tfx-write-test-", dir=probe)
-        os.close(fd)
-        os.unlink(name)
-    except OSError as err:
-        raise InputError(f"{flag}: cannot write to {probe} ({err.strerror})") from None
+    check_writable_dir(out, flag)

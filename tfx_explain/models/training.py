@@ -78,6 +78,10 @@ def train_classifier(model="mnist_cnn", data="digits", *, epochs=10, batch_size=
 
     if int(epochs) < 1 or int(batch_size) < 1:
         raise InputError(f"epochs, batch_size: expected positive ints, got {epochs}, {batch_size}")
+    if out_dir is not None:  # before training, not after it
+        from .._io import check_writable_dir
+
+        check_writable_dir(out_dir, "out_dir")
     train = _arrays(data, "train", image_size)
     if test_data == "auto":
         test = _arrays(data, "test", image_size) if isinstance(data, str) else None
