@@ -95,7 +95,7 @@ def api_outcome(row, tmp):
 
     if t._Counter is None:
         t._Counter = t._counter_class()
-    kind, name, kwargs, argument = row
+    _, name, kwargs, argument = row
     model = t._tiny_model(counted=True)
     path = Path(tempfile.mkdtemp(dir=tmp))
     try:
@@ -151,8 +151,8 @@ def _files(base):
 
 
 def merge(before, after):
-    rows_b = [ln.rstrip("\n").split("\t") for ln in open(before)][1:]
-    rows_a = [ln.rstrip("\n").split("\t") for ln in open(after)][1:]
+    rows_b = [ln.split("\t") for ln in Path(before).read_text().splitlines()][1:]
+    rows_a = [ln.split("\t") for ln in Path(after).read_text().splitlines()][1:]
     print("| # | surface | kind | input | before (bc3bba8) | after |")
     print("|---|---|---|---|---|---|")
     for i, (b, a) in enumerate(zip(rows_b, rows_a), 1):

@@ -6,18 +6,18 @@ import inspect
 import numpy as np
 
 from . import baselines as baselines_mod
+from . import counterfactual, perturbation  # noqa: F401  - they register their methods in METHODS
+from ._checks import option_types, positive_int
 from .attribution import METHODS
 from .baselines import PointBaselines, ReferenceSet
 from .batching import map_batches
 from .data import as_images
 from .distribute import get_strategy
-from ._checks import option_types, positive_int
 from .errors import InputError
 from .explanation import Explanation
 from .models import introspect
 from .precision import check_precision
 from .targets import _as_class_array, class_weights, resolve_classes, score_function
-from . import counterfactual, perturbation  # noqa: E402,F401  - they register their methods in METHODS
 
 _COMMON = ("batch_size", "strategy", "progress")
 # Options that count something: 0 or a negative number is a mistake, never "the default".

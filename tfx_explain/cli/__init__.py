@@ -76,7 +76,7 @@ def main(argv=None):
                 else "re-running the command starts over")
         print(f"tfx-explain {args.command}: interrupted; {then}", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - every failure becomes one line; --debug shows the traceback
+    except Exception as err:
         if args.debug:
             raise
         _remove_empty(fresh)
@@ -94,8 +94,8 @@ def _is_user_error(err):
 
 
 def _describe(err):
-    from ._args import cli_message
     from ..errors import TfxExplainError
+    from ._args import cli_message
 
     if isinstance(err, TfxExplainError):
         return cli_message(str(err))

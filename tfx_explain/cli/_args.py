@@ -66,7 +66,7 @@ def as_flag(flag):
     try:
         yield
     except TfxExplainError as err:
-        head, sep, rest = str(err).partition(": ")
+        _, sep, rest = str(err).partition(": ")
         raise InputError(f"{flag}: {rest if sep else err}") from err
 
 
@@ -135,7 +135,7 @@ def check_model_file(path, flag="--model"):
 
 def load_model(path, flag="--model"):
     """Load ``--model`` safely (no Lambda code is run); every failure is one line naming the flag."""
-    from ..errors import TfxExplainError, InputError
+    from ..errors import InputError, TfxExplainError
     from ..models import load_model as load
 
     check_model_file(path, flag)
@@ -143,7 +143,7 @@ def load_model(path, flag="--model"):
         return load(path)
     except TfxExplainError:
         raise
-    except Exception as err:  # Keras raises ValueError, TypeError, KeyError... for files it cannot rebuild
+    except Exception as err:  # noqa: BLE001 - Keras raises ValueError, TypeError, KeyError... for files it cannot rebuild
         text = " ".join(str(err).split())
         if "Lambda" in text:
             raise InputError(f"{flag}: {path} holds a Lambda layer (arbitrary Python code), which is not loaded "

@@ -5,6 +5,7 @@ import json
 import platform
 from pathlib import Path
 
+
 def add_common(p):
     """Options every subcommand shares: the output directory and the seed."""
     p.add_argument("--out", type=Path, default=None, help="output directory (a JSON record of the run is written)")
@@ -34,8 +35,8 @@ def register(sub):
 
 
 def info(args):
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     from .. import __version__, data
 

@@ -133,7 +133,7 @@ def baselines(args):
         np.savez_compressed(tmp, baselines=result.values, source_index=sources, original_class=predicted[sources],
                             target_class=targets)
     skipped = len(x) - len(np.unique(sources))
-    print(json.dumps({"baselines": int(len(targets)), "kind": args.kind, "file": str(out / "baselines.npz"),
+    print(json.dumps({"baselines": len(targets), "kind": args.kind, "file": str(out / "baselines.npz"),
                       "skipped_images": int(skipped)}))
     if skipped:
         print(f"tfx-explain baselines: note: {skipped} image(s) predicted as class {args.target_class} were skipped "
