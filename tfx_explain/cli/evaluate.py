@@ -33,8 +33,9 @@ def register(sub):
     p.add_argument("--metrics", default="aopc_100,aopc_all,sparsity,faithfulness,monotonicity",
                    help="comma-separated metric names (tfx_explain.metrics.grid.METRICS)")
     p.add_argument("--steps", type=int, default=None, help="path steps of integrated/expected gradients (200)")
-    p.add_argument("--score", default="probability", choices=("probability", "logit"))
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--score", default="probability", choices=("probability", "logit"),
+                   help="explained score: softmax probability (default) or the pre-softmax logit")
+    p.add_argument("--batch-size", type=int, default=None, help="model inputs per call (default per method)")
     add_common(p)
     p.set_defaults(handler=evaluate_command)
 

@@ -41,17 +41,20 @@ def register(sub):
     p.add_argument("--target-class", default=None,
                    help="'all' (every c_t != c_o) or an int N (images predicted as N are skipped and counted); "
                         "omit for one-vs-all")
-    p.add_argument("--score", default="probability", choices=("probability", "logit"))
+    p.add_argument("--score", default="probability", choices=("probability", "logit"),
+                   help="explained score: softmax probability (default) or the pre-softmax logit")
     add_set(p, "steps=50 (the method's options)")
     p.add_argument("--shard-size", type=int, default=256, help="images per shard (the unit of resumption)")
-    p.add_argument("--format", default="npy", choices=("npy", "tfrecord"))
+    p.add_argument("--format", default="npy", choices=("npy", "tfrecord"), help="shard file format (default npy)")
     p.add_argument("--batch-size", type=int, default=None, help="inputs per model call (default per method)")
     p.add_argument("--strategy", default=None, help="this worker's devices: default, mirrored or cpu:N")
-    p.add_argument("--precision", default="float32", choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    p.add_argument("--precision", default="float32", choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="compute the model in 16 bits on GPUs (default float32)")
     p.add_argument("--xla", action="store_true", help="compile with XLA (jit_compile)")
     p.add_argument("--image-size", type=int, default=None, help="resize the dataset's images")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
-    p.add_argument("--progress", default="auto", choices=("auto", "bar", "log", "none"))
+    p.add_argument("--progress", default="auto", choices=("auto", "bar", "log", "none"),
+                   help="auto: a bar on a terminal or in a notebook, else one line per shard (log)")
     p.add_argument("--worker-timeout", type=float, default=60.0,
                    help="seconds the chief waits for a silent worker before failing (multi-worker runs)")
     add_common(p)
