@@ -6,15 +6,17 @@
 
 Each row runs in this one process (CLI rows through ``cli.main``); a row still running after --timeout
 seconds is stopped with SIGALRM and reported as such. Ctrl-C rows get a KeyboardInterrupt 2 s in.
-Outcome words: "clear" (exit 2 / the package's error naming the argument, one line, nothing left behind),
-"traceback", "accepted" (exit 0: silently wrong), "unclear" (an error that does not name the argument),
-"left files", "model called" (API: the model ran before the error).
+Outcome words: "clear" (CLI: exit 2 and at most 3 lines, the last naming the flag, or exit 130 saying whether a
+re-run resumes; API: the package's error naming the argument), "traceback", "accepted" (exit 0: silently wrong),
+"unclear" (an error in API terms, or not naming the argument), "left files" (the row's new files are removed
+before the next row), "model called" (API: the model ran before the error).
 """
 import argparse
 import contextlib
 import io
 import os
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -74,15 +76,21 @@ def cli_outcome(row, files, timeout):
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     text = err.getvalue()
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    left = _tree(files["D"], files["CWD"]) != before
+    after = _tree(files["D"], files["CWD"])
+    left = after != before
+    for path in sorted(set(after) - set(before), reverse=True):  # each row starts from the same files
+        shutil.rmtree(path, ignore_errors=True) if Path(path).is_dir() else Path(path).unlink(missing_ok=True)
+    said = lines[-1].partition("error: ")[2] if lines else ""
     if status == "timeout":
         word = f"still running after {timeout} s (stopped)"
     elif "Traceback" in text or status == "KeyboardInterrupt":
         word = "traceback"
     elif status in (0, None):
         word = "accepted (exit 0)"
-    elif status == expected and len(lines) <= 3:
+    elif status == expected == 130 and len(lines) <= 3 and ("resum" in lines[-1] or "starts over" in lines[-1]) or status == expected and len(lines) <= 3 and said.startswith(("--", "KERAS_BACKEND")):
         word = "clear"
+    elif status == expected and len(lines) <= 3:
+        word = "unclear (not in CLI terms)"
     else:
         word = f"exit {status}, {len(lines)} lines"
     if left:
