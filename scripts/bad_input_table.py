@@ -87,7 +87,8 @@ def cli_outcome(row, files, timeout):
         word = "traceback"
     elif status in (0, None):
         word = "accepted (exit 0)"
-    elif status == expected == 130 and len(lines) <= 3 and ("resum" in lines[-1] or "starts over" in lines[-1]) or status == expected and len(lines) <= 3 and said.startswith(("--", "KERAS_BACKEND")):
+    elif status == expected and len(lines) <= 3 and (said.startswith(("--", "KERAS_BACKEND")) or (
+            status == 130 and ("resum" in lines[-1] or "starts over" in lines[-1]))):
         word = "clear"
     elif status == expected and len(lines) <= 3:
         word = "unclear (not in CLI terms)"
