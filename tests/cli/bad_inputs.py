@@ -67,6 +67,9 @@ CLI = [
     (1, "explain --model {M} --dataset digits --limit 4 --image-size 14 --out {D}/run", 2),
     (1, "explain --model {M} --dataset digits --split nope --limit 4 --out {D}/run", 2),
     (1, "baselines --model {M} --kind nope --limit 5 --out {D}/b", 2),
+    (3, "train-ganmex --model {M} --preset cpu --steps 1 --dataset colored_digits --out {D}/g", 2),  # 3 vs 1 channel
+    (1, "explain --model {M} --dataset colored_digits --limit 2 --out {D}/run", 2),
+    (1, "baselines --model {M} --kind zero --dataset colored_digits --limit 2 --out {D}/b", 2),
     (1, "train-classifier --dataset nope --epochs 1 --out {D}/clf", 2),
     (1, "train-classifier --model nope --epochs 1 --out {D}/clf", 2),
     # --out: read-only, a file, a directory that is not a run

@@ -227,6 +227,24 @@ def _python(code, **kw):
                           check=False, **kw)
 
 
+def test_baselines_skip_images_whose_class_is_the_target(files, tmp_path, capsys):
+    """c_t = c_o has no baseline (explain_keras refuses it): those images are skipped and counted, not saved."""
+    import tfx_explain as tx
+    from tfx_explain import cli
+    from tfx_explain.models import load_model
+
+    x, _ = tx.data.load("digits", "test")
+    predicted = load_model(files["M"]).predict(x[:20], verbose=0).argmax(1)
+    target = int(np.bincount(predicted).argmax())
+    assert cli.main(["baselines", "--model", files["M"], "--kind", "zero", "--target-class", str(target),
+                     "--limit", "20", "--out", str(tmp_path)]) == 0
+    saved = np.load(tmp_path / "baselines.npz")
+    assert (saved["original_class"] != target).all() and (saved["target_class"] == target).all()
+    assert sorted(saved["source_index"]) == np.flatnonzero(predicted != target).tolist()
+    skipped = int((predicted == target).sum())
+    assert f"{skipped} image(s) predicted as class {target} were skipped" in capsys.readouterr().err
+
+
 def test_every_command_and_option_is_described():
     import argparse
 
