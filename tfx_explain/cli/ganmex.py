@@ -115,6 +115,9 @@ def baselines(args):
     model = load_model(args.model)
     x, _ = data.load(args.dataset, args.split)
     x = x[: args.limit] if args.limit else x
+    from ..api import _check_input_shape
+
+    _check_input_shape(model, x)  # "x: ..." is reported as --dataset
     k = model.output_shape[-1]
     if args.target_class not in ("all", "next"):
         _classes(args, np.zeros(0, int), k)  # the range, before predicting
