@@ -26,6 +26,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests.cli.bad_inputs from this checkout (last: PYTHONPATH picks tfx_explain)
 
 
+# How a message in CLI terms starts: a flag, the environment variable, or argparse's own wording.
+CLI_TERMS = ("--", "KERAS_BACKEND", "argument ", "the following arguments", "unrecognized arguments")
+
+
 class Timeout(BaseException):
     pass
 
@@ -87,7 +91,7 @@ def cli_outcome(row, files, timeout):
         word = "traceback"
     elif status in (0, None):
         word = "accepted (exit 0)"
-    elif status == expected and len(lines) <= 3 and (said.startswith(("--", "KERAS_BACKEND")) or (
+    elif status == expected and len(lines) <= 3 and (said.startswith(CLI_TERMS) or (
             status == 130 and ("resum" in lines[-1] or "starts over" in lines[-1]))):
         word = "clear"
     elif status == expected and len(lines) <= 3:

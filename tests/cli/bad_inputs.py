@@ -88,8 +88,8 @@ CLI = [
     (0, "KERAS_BACKEND=jax explain --model {M} --dataset digits --limit 4 --out {D}/run", 2),
     (0, "KERAS_BACKEND=torch train-classifier --epochs 1 --out {D}/clf", 2),
     # Ctrl-C
-    ("interrupt", "explain --model {M} --dataset digits --limit 4 --out {D}/run_i", 130, "resumes"),
-    ("interrupt", "train-classifier --epochs 1 --out {D}/clf_i", 130, "starts over"),
+    ("interrupt", "explain --model {M} --dataset digits --set steps=400 --out {D}/run_i", 130, "resumes"),
+    ("interrupt", "train-classifier --epochs 30 --out {D}/clf_i", 130, "starts over"),
 ]
 
 API = [
