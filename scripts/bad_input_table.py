@@ -142,11 +142,20 @@ def run(label, timeout):
     print(f"surface\tkind\tinput\t{label}\tmessage")
     for row in CLI:
         word, msg = cli_outcome(row, files, timeout)
-        print(f"CLI\t{row[0]}\ttfx-explain {row[1]}\t{word}\t{msg}", flush=True)
+        print(f"CLI\t{row[0]}\t{_display(row[1])}\t{word}\t{msg}", flush=True)
     for row in API:
         word, msg = api_outcome(row, tmp)
         print(f"API\t{row[0]}\t{row[1]}({', '.join(f'{k}={v!r}' for k, v in row[2].items())})\t{word}\t{msg}",
               flush=True)
+
+
+def _display(line):
+    """``VAR=value cmd ...`` -> ``VAR=value tfx-explain cmd ...``."""
+    words = line.split()
+    n = 0
+    while n < len(words) and "=" in words[n] and not words[n].startswith("-"):
+        n += 1
+    return " ".join([*words[:n], "tfx-explain", *words[n:]])
 
 
 def _files(base):
