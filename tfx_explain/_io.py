@@ -29,6 +29,27 @@ def atomic_path(path, suffix=None):
             os.unlink(tmp)
 
 
+def check_writable_dir(path, name="out_dir"):
+    """Raise InputError naming ``name`` unless ``path`` is, or can become, a directory this process can write
+    into. Creates nothing: a probe file is made and removed in the nearest existing ancestor."""
+    from .errors import InputError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{name}: {path} exists and is not a directory")
+    probe = path.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"{name}: {probe} is not a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tfx-write-test-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as err:
+        raise InputError(f"{name}: cannot write to {probe} ({err.strerror})") from None
+
+
 def write_json(path, obj):
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:

@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 
 from . import baselines as baselines_mod
+from . import counterfactual, perturbation  # noqa: F401  - they register their methods in METHODS
 from . import input_range as ir
+from ._checks import option_types, positive_int
 from .attribution import METHODS
 from .baselines import PointBaselines, ReferenceSet
-from .batching import map_batches
 from .data import as_images
 from .distribute import get_strategy
 from .errors import InputError
@@ -18,9 +19,12 @@ from .explanation import Explanation
 from .models import introspect
 from .precision import check_precision
 from .errors import ExactnessWarning
-from .targets import class_weights, explained_scores, predict_scores, resolve_classes, score_function
+from .targets import (_as_class_array, class_weights, explained_scores, predict_scores, resolve_classes,
+                      score_function)
 
 _COMMON = ("batch_size", "strategy", "progress", "input_range")
+# Options that count something: 0 or a negative number is a mistake, never "the default".
+_COUNTS = {"steps", "window", "stride", "background_size", "n_segments", "num_samples", "samples"}
 
 
 def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
@@ -76,11 +80,13 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
             filler where nothing gives the range. ModelError, MismatchError: see :mod:`tfx_explain.errors`.
     """
     spec, options = _check_method(method, method_options)
+    positive_int(batch_size, "batch_size", allow_none=True)
     check_precision(precision)
     introspect.check_model(model)
     raw = x.numpy() if hasattr(x, "numpy") else x
     x = as_images(raw, "x")
     _check_input_shape(model, x)
+    _check_classes_early(model, original_class, target_class, len(x))
     if spec.baseline != "none":
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
@@ -166,6 +172,10 @@ def _check_method(method, options):
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise InputError(f"method_options: {unknown} are not options of {method!r}; it accepts {sorted(accepted)}")
+    option_types(options, {name: params[name].default for name in accepted}, "method_options")
+    for key in _COUNTS & set(options):
+        if isinstance(options[key], int):
+            positive_int(options[key], f"method_options: {key}")
     return spec, options
 
 
@@ -179,6 +189,21 @@ def _check_input_shape(model, x):
         if want is not None and got != want:
             raise InputError(f"x: expected images of shape (N, {', '.join(str(e) for e in expected)}) for this "
                              f"model, got {x.shape} (the {axis} differs)")
+
+
+def _check_classes_early(model, original_class, target_class, n):
+    """The class arguments against the model's static class count, before the model is first called."""
+    try:
+        k = model.output_shape[-1]
+    except (AttributeError, TypeError, IndexError, ValueError):
+        return
+    if not isinstance(k, int):
+        return
+    k = 2 if k == 1 else k  # a single unit is a binary head: classes 0 and 1 (targets.ScoreFunction)
+    if original_class is not None:
+        resolve_classes(original_class, target_class, n, k, None)
+    elif target_class is not None:
+        _as_class_array(target_class, n, k, "target_class")
 
 
 def _check_baseline_options(options):

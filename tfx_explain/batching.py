@@ -21,10 +21,11 @@ def _pad(array, size):
 
 def progress_bar(total, desc, enabled, unit="batch"):
     """A tqdm bar when ``enabled`` (True, or "auto" on an interactive terminal), else a silent stand-in."""
-    import sys
 
     if enabled == "auto":
-        enabled = sys.stderr.isatty()
+        from ._console import interactive
+
+        enabled = interactive()
     if enabled:
         from tqdm.auto import tqdm
 

@@ -10,12 +10,14 @@ baselines per target) and ``fig2_examples.png`` (Fig. 2: several inputs, one tar
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import data, ganmex, plots
+from ._checks import positive_int
 from ._io import write_json
 from .api import explain_keras
 from .models import load_model, save_model, train_classifier
@@ -30,6 +32,9 @@ def classifier(out_dir, epochs=30, verbose=0):
     path = Path(out_dir) / "classifier.keras"
     if path.exists():
         return load_model(path), None
+    if verbose:
+        print(f"demo: training the digits classifier ({epochs} epochs; it is kept in {path})", file=sys.stderr,
+              flush=True)
     result = train_classifier("mnist_cnn", "digits", epochs=epochs, verbose=verbose)
     save_model(result.model, path)
     return result.model, result.test_accuracy
@@ -94,14 +99,18 @@ def figure_fig2(model, gen, x, original, targets, train, path):
 
 def run(out_dir="tfx_explain_demo", steps=DEMO_STEPS, classifier_epochs=30, verbose="auto"):
     """Train or reuse everything, write both figures and ``summary.json``; returns the summary."""
+    positive_int(steps, "steps")
+    positive_int(classifier_epochs, "classifier_epochs")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    model, accuracy = classifier(out_dir, epochs=classifier_epochs)
+    model, accuracy = classifier(out_dir, epochs=classifier_epochs, verbose=verbose)
     (xt, yt), (x, y) = data.load("digits", "train"), data.load("digits", "test")
     if accuracy is None:
         accuracy = float((model.predict(x, verbose=0).argmax(1) == y).mean())
     t_classifier = time.time() - start
+    if verbose:
+        print(f"demo: training GANMEX ({steps} steps, preset cpu; a re-run resumes it)", file=sys.stderr, flush=True)
     gen = generator(model, out_dir, steps, verbose=verbose)
     t_gan = time.time() - start - t_classifier
     predicted = model.predict(x, verbose=0).argmax(1)

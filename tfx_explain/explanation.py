@@ -46,6 +46,25 @@ class Explanation:
     def __len__(self):
         return len(self.inputs)
 
+    def __repr__(self):
+        """One line: method, sizes, classes, scores and the convergence delta (the arrays are not printed)."""
+        def few(values):
+            values = np.asarray(values).ravel()
+            shown = ", ".join(f"{v:.4g}" if values.dtype.kind == "f" else str(int(v)) for v in values[:4])
+            return f"[{shown}{', ...' if len(values) > 4 else ''}]"
+
+        parts = [f"method={self.method!r}", f"n={len(self)}", f"image={tuple(self.inputs.shape[1:])}",
+                 f"score={self.score!r}", f"original_class={few(self.original_class)}"]
+        if self.one_vs_one:
+            parts.append(f"target_class={few(self.target_class)}")
+        parts.append(f"input_scores={few(self.input_scores)}")
+        delta = self.convergence_delta
+        if delta is not None and len(delta):
+            parts.append(f"max|delta|={float(np.abs(delta).max()):.3g}")
+        if self.extras:
+            parts.append(f"extras={sorted(self.extras)}")
+        return f"Explanation({', '.join(parts)})"
+
     @property
     def one_vs_one(self):
         return self.target_class is not None
@@ -101,8 +120,15 @@ class Explanation:
         path = Path(path)
         if not path.exists():
             raise InputError(f"path: no explanation file at {path}")
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files}
+        except (ValueError, OSError, EOFError) as err:  # numpy's message on non-npz data speaks of pickles
+            raise InputError(f"path: {path} is not an .npz file saved by Explanation.save ({type(err).__name__})") \
+                from None
+        missing = sorted({"__header__", "inputs", "attributions"} - set(arrays))
+        if missing:
+            raise InputError(f"path: {path} is an .npz file but not a saved Explanation (it lacks {missing})")
         header = json.loads(arrays.pop("__header__").tobytes().decode())
         extras = {k[len("extra__"):]: arrays.pop(k) for k in list(arrays) if k.startswith("extra__")}
         fields = {k: arrays.get(k) for k in _ARRAYS}

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_mod
+from ._checks import option_types, positive_int
 from ._io import write_json
 from .batching import map_batches
 from .distribute import get_strategy, worker_info
@@ -64,6 +65,13 @@ def _config(preset, overrides):
     unknown = sorted(set(overrides) - set(config) - {"steps"})
     if unknown:
         raise InputError(f"config: unknown GANMEX options {unknown}; expected some of {sorted(config)}")
+    option_types(overrides, config, "config")
+    for key in ("seed",):
+        if key in overrides and overrides[key] < 0:
+            raise InputError(f"config: seed expects a non-negative integer, got {overrides[key]!r}")
+    for key in ("width", "res_blocks", "d_width", "d_max_layers", "d_steps", "batch_per_class"):  # 0 of *_every: never
+        if key in overrides:
+            positive_int(overrides[key], f"config: {key}")
     config.update(overrides)
     config.pop("steps", None)
     return config
@@ -199,6 +207,15 @@ def _check_run_dir(out_dir, record, write=True):
         write_json(path, record)
 
 
+def introspect_classes(classifier):
+    """K from the classifier's static output shape, without calling it (None when unknown)."""
+    try:
+        k = classifier.output_shape[-1]
+    except (AttributeError, TypeError, IndexError, ValueError):
+        return None
+    return k if isinstance(k, int) else None
+
+
 def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="reference", verbose="auto",
           class_names=None, **config):
     """Train GANMEX against ``classifier`` on ``data`` and return a :class:`Ganmex`.
@@ -226,13 +243,17 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     from .generative.training import adam, train_loop
 
     introspect.check_model(classifier, "classifier")
+    positive_int(steps, "steps")
     cfg = _config(preset, config)
     images, labels = None, None
     probe_shape = introspect.input_shape(classifier)
-    num_classes = None
-    if probe_shape is not None and None not in probe_shape:
+    num_classes = introspect_classes(classifier)
+    if num_classes is None and probe_shape is not None and None not in probe_shape:
         num_classes = introspect.probe_outputs(classifier, np.zeros((1,) + probe_shape, np.float32)).shape[1]
     images, labels = _training_arrays(data, num_classes)
+    if probe_shape is not None and any(w is not None and w != g for w, g in zip(probe_shape, images.shape[1:])):
+        raise InputError(f"data: the classifier takes images of shape {tuple(probe_shape)}, the data's are "
+                         f"{tuple(images.shape[1:])}")
     num_classes = num_classes or introspect.probe_outputs(classifier, images[:1]).shape[1]
     rng = ir.resolve(cfg["input_range"], classifier, images, channels=images.shape[-1])
     ir.check(images, rng, "data")

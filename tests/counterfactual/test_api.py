@@ -24,7 +24,7 @@ def explaingan_run(digits_model, tmp_path_factory, logical_cpus):
 
     out = tmp_path_factory.mktemp("explaingan")
     save_model(digits_model, out / "classifier.keras")
-    code = main(["train-explaingan", "--classifier", str(out / "classifier.keras"), "--dataset", "digits",
+    code = main(["train-explaingan", "--model", str(out / "classifier.keras"), "--dataset", "digits",
                  "--classes", "3", "8", "--steps", "2", "--preset", "tiny", "--strategy", "cpu:2",
                  "--set", "kappa=0.2", "--out", str(out / "run")])
     assert code == 0

@@ -1,6 +1,7 @@
 """Pieces shared by the attribution methods: the result type and the gradient of the explained scalar."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,9 +41,50 @@ def check_differentiable(score_fn, x, weights, name):
                          "differentiably on its input")
 
 
-def steps_per_block(chunk, steps):
-    """Path steps evaluated per traced call for a chunk of images, within EVALUATIONS_PER_CALL."""
-    return int(max(1, min(steps, EVALUATIONS_PER_CALL // max(1, chunk))))
+def steps_per_block(chunk, steps, points=EVALUATIONS_PER_CALL):
+    """Path steps evaluated per traced call for a chunk of images, within ``points`` model evaluations."""
+    return int(max(1, min(steps, points // max(1, chunk))))
+
+
+ACTIVATION_BUDGET = 1 << 30  # bytes of forward and backward tensors per traced call of a path method
+_POINT_BYTES = weakref.WeakKeyDictionary()  # ScoreFunction -> {(image shape, K): bytes per path point}
+
+
+def path_points_per_call(score_fn, image_shape, num_weights, batch_size):
+    """Model evaluations (path points) per traced call of IG / EG.
+
+    ``batch_size`` given: that many (memory is bounded by it). ``None``: as many as fit in
+    :data:`ACTIVATION_BUDGET` (about 1 GB), from the bytes one point needs, measured once per model and shape by
+    a probe trace of the gradient for one point (every float tensor of the traced forward and backward pass
+    whose leading axis is the batch: an upper bound, as not all are alive at once); at most EVALUATIONS_PER_CALL.
+    """
+    if batch_size is not None:
+        return int(batch_size)
+    key = (tuple(int(d) for d in image_shape), int(num_weights))
+    table = _POINT_BYTES.setdefault(score_fn, {})
+    if key not in table:
+        table[key] = _probe_point_bytes(score_fn, *key)
+    return int(max(1, min(EVALUATIONS_PER_CALL, ACTIVATION_BUDGET // table[key])))
+
+
+def _probe_point_bytes(score_fn, image_shape, num_weights):
+    import tensorflow as tf
+
+    def gradient(points, weights):
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            out = score_fn.explained(points, weights)
+        return tape.gradient(out, points)
+
+    graph = tf.function(gradient).get_concrete_function(
+        tf.TensorSpec((1,) + image_shape, tf.float32), tf.TensorSpec((1, num_weights), tf.float32)).graph
+    total = 0
+    for op in graph.get_operations():
+        for t in op.outputs:
+            if t.dtype.is_floating and t.shape.rank and t.shape.is_fully_defined() and t.shape[0] == 1:
+                total += t.shape.num_elements() * t.dtype.size
+    # a floor of the input itself, its gradient and the path point, should the model hide its ops in a call
+    return max(total, 3 * 4 * int(np.prod(image_shape)))
 
 
 def blocked(values, block):

@@ -24,7 +24,6 @@ which is what the reference (DeepExplain on the softmax output) did; it does not
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..batching import map_batches
 from ..errors import InputError, ModelError

@@ -25,6 +25,8 @@ finds every op covered; otherwise ``explain_keras`` warns with the measured resi
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..baselines.base import ReferenceSet
@@ -109,7 +111,7 @@ def _groups(x, weights, baselines, background_size, seed):
             backgrounds.setdefault((key, cls), []).append(i)
         for (key, cls), rows in backgrounds.items():
             cand = baselines.candidates(cls)
-            rng = np.random.default_rng([seed, -1 if cls is None else cls])
+            rng = np.random.default_rng([seed] if cls is None else [seed, cls])  # entropy must be >= 0
             pick = rng.choice(cand, size=min(background_size, len(cand)), replace=False)
             yield np.asarray(rows), weights[rows[0]], baselines.pool[np.sort(pick)]
         return
@@ -119,6 +121,31 @@ def _groups(x, weights, baselines, background_size, seed):
         groups.setdefault(key, []).append(i)
     for rows in groups.values():
         yield np.asarray(rows), weights[rows[0]], baselines[rows[0]][None]
+
+
+@contextlib.contextmanager
+def _tensorflow_state_restored():
+    """Put back what shap swaps inside TensorFlow (eager gradient recording, the gradient registry and the
+    backprop filter), whether or not shap finishes: shap restores them only on success, and a failure left
+    every later gradient in the process failing with "gradient registry has no entry for: shap_..."."""
+    from tensorflow.python.eager import execute as tf_execute
+    from tensorflow.python.framework import ops as tf_ops
+    from tensorflow.python.ops import gradients_util
+
+    registry = tf_ops._gradient_registry._registry
+    record_gradient = tf_execute.record_gradient
+    entries = {name: dict(entry) for name, entry in registry.items()}
+    backpropagatable = getattr(gradients_util, "_IsBackpropagatable", None)
+    try:
+        yield
+    finally:
+        tf_execute.record_gradient = record_gradient
+        for name in set(registry) - set(entries):
+            del registry[name]
+        for name, entry in entries.items():
+            registry[name] = entry
+        if backpropagatable is not None:
+            gradients_util._IsBackpropagatable = backpropagatable
 
 
 def _with_shap(score_fn, x, weights, baselines, background_size, seed, progress):
@@ -133,17 +160,24 @@ def _with_shap(score_fn, x, weights, baselines, background_size, seed, progress)
     models = {}
     groups = list(_groups(x, weights, baselines, background_size, seed))
     bar = progress_bar(len(x), "deepshap (shap)", progress, unit="img")
-    for rows, w, background in groups:
-        key = w.tobytes()
-        if key not in models:
-            models[key] = _delta_model(score_model, w)
-        explainer = shap.DeepExplainer(models[key], background)
-        values = np.asarray(explainer.shap_values(x[rows], check_additivity=False))
-        out[rows] = values.reshape(x[rows].shape)  # a single output: (n, H, W, C[, 1])
-        mean_background[rows] = background.mean(axis=0)
-        expected[rows] = float(np.ravel(explainer.expected_value)[0])
-        bar.update(len(rows))
-    bar.close()
+    with _tensorflow_state_restored():
+        try:
+            for rows, w, background in groups:
+                key = w.tobytes()
+                if key not in models:
+                    models[key] = _delta_model(score_model, w)
+                explainer = shap.DeepExplainer(models[key], background)
+                values = np.asarray(explainer.shap_values(x[rows], check_additivity=False))
+                out[rows] = values.reshape(x[rows].shape)  # a single output: (n, H, W, C[, 1])
+                mean_background[rows] = background.mean(axis=0)
+                expected[rows] = float(np.ravel(explainer.expected_value)[0])
+                bar.update(len(rows))
+        except Exception as err:  # noqa: BLE001 - shap fails in many ways on layers it does not know
+            text = " ".join(str(err).split())[:200]
+            raise ModelError(f"model: shap's DeepExplainer failed on this model ({type(err).__name__}: {text}); "
+                             'use engine="native"') from err
+        finally:
+            bar.close()
     return MethodResult(out, {"engine": "shap", "baselines": mean_background, "baseline_scores": expected,
                               "explainers": len(groups)})
 

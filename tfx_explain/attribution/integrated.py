@@ -14,7 +14,7 @@ import numpy as np
 
 from ..batching import map_batches
 from ..errors import InputError
-from ._common import DEFAULT_BATCH, MethodResult, blocked, steps_per_block
+from ._common import DEFAULT_BATCH, MethodResult, blocked, path_points_per_call, steps_per_block
 
 RULES = ("riemann_right", "riemann_left", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
 
@@ -76,12 +76,15 @@ def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule="ri
     Args:
         steps: number of path points m (200 as in ganmex_appendix.txt A.3).
         rule: quadrature; ``"riemann_right"`` is DeepExplain's (and the reference's) choice.
+        batch_size: model evaluations (path points) per traced call, which bounds memory; None: sized from
+            about 1 GB of activations (:func:`~tfx_explain.attribution._common.path_points_per_call`).
     Completeness: sum_i IG_i = S_w(x) - S_w(b) up to the quadrature error; explain_keras reports the
     residual as ``convergence_delta``.
     """
     alphas, coefs = quadrature(steps, rule)
-    chunk_size = batch_size or DEFAULT_BATCH
-    block = steps_per_block(min(chunk_size, len(x)), len(alphas))
+    points = path_points_per_call(score_fn, x.shape[1:], weights.shape[1], batch_size)
+    chunk_size = max(1, min(batch_size or DEFAULT_BATCH, points))
+    block = steps_per_block(min(chunk_size, len(x)), len(alphas), points)
     fn = score_fn.compiled(("integrated_gradients", int(steps), rule, block),
                            lambda: _path_chunk(score_fn, alphas, coefs, block))
     out = map_batches(fn, [x, baselines, weights], chunk_size, strategy=strategy, progress=progress,
@@ -98,6 +101,7 @@ def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, a
         steps: references (and path points) per sample, 200 as in A.3.
         alpha: ``"shared"`` (reference harness: one a_k per step for the whole batch) or ``"per_sample"``.
         seed: seeds the references and the a_k; per-sample draws depend only on (seed, sample index).
+        batch_size: model evaluations per traced call, as for :func:`integrated_gradients`.
     Returns the attributions and, as extras, the mean reference of each sample (shown as its baseline).
     """
     import tensorflow as tf
@@ -108,8 +112,9 @@ def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, a
 
     m = int(steps)
     n = len(x)
-    chunk_size = batch_size or max(1, DEFAULT_BATCH // 4)
-    block = steps_per_block(min(chunk_size, n), m)
+    points = path_points_per_call(score_fn, x.shape[1:], weights.shape[1], batch_size)
+    chunk_size = max(1, min(batch_size or DEFAULT_BATCH // 4, points))
+    block = steps_per_block(min(chunk_size, n), m, points)
     if alpha == "shared":
         alphas = np.broadcast_to(rng.generator(seed, "eg_alpha").random(m)[None], (n, m)).astype(np.float32)
     else:

@@ -5,33 +5,38 @@ import json
 import platform
 from pathlib import Path
 
+
 def add_common(p):
     """Options every subcommand shares: the output directory and the seed."""
     p.add_argument("--out", type=Path, default=None, help="output directory (a JSON record of the run is written)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
 
 
 def register(sub):
-    p = sub.add_parser("info", help="versions, devices and which datasets are present")
+    p = sub.add_parser("info", help="versions, devices and which datasets are present",
+                       description="Print the versions of tfx_explain and its libraries, the devices TensorFlow "
+                                   "sees, and which datasets are present on this machine.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(handler=info)
 
-    p = sub.add_parser("train-classifier", help="train one of the papers' classifiers and save it (.keras)")
+    p = sub.add_parser("train-classifier", help="train one of the papers' classifiers and save it (.keras)",
+                       description="Train one of the papers' classifiers on a dataset and save it as "
+                                   "OUT/model.keras. An interrupted run starts over.")
     p.add_argument("--dataset", default="digits", help="dataset name (default: digits, the embedded set)")
     p.add_argument("--model", default="mnist_cnn", help="architecture: mnist_cnn, cifar_cnn, mobilenet_classifier")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--optimizer", default="adam", choices=("adam", "rmsprop", "sgd"))
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training set (default 30)")
+    p.add_argument("--batch-size", type=int, default=32, help="images per training step (default 32)")
+    p.add_argument("--optimizer", default="adam", choices=("adam", "rmsprop", "sgd"), help="default adam")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--image-size", type=int, default=None, help="resize the images to this size (pixels)")
     p.add_argument("--strategy", default=None, help="default, mirrored, multiworker or cpu:N")
     add_common(p)
     p.set_defaults(handler=train_classifier_command, writes_record=True)
 
 
 def info(args):
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     from .. import __version__, data
 

@@ -8,53 +8,43 @@ from __future__ import annotations
 
 import json
 
+from ._args import add_model, add_set, load_model
 from .core import add_common
 
 
-def _setting(text):
-    """KEY=VALUE with VALUE read as JSON when it parses (numbers, booleans, lists), else as a string."""
-    import argparse
-
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"--set: expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        value = json.loads(value)
-    except json.JSONDecodeError:
-        pass
-    return key, tuple(value) if isinstance(value, list) else value
-
-
 def _add_training(p):
-    p.add_argument("--classifier", required=True, help="the classifier to explain (.keras)")
+    add_model(p, help="the classifier to explain (a .keras file)")
     p.add_argument("--dataset", default="digits", help="training images: a dataset name (default: digits)")
     p.add_argument("--steps", type=int, required=True, help="training steps")
-    p.add_argument("--preset", default="cpu", choices=("paper", "cpu", "tiny"))
-    p.add_argument("--set", dest="settings", type=_setting, action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set kappa=0.05 (repeatable)")
+    p.add_argument("--preset", default="cpu", choices=("paper", "cpu", "tiny"), help="configuration (default cpu)")
+    add_set(p, "kappa=0.05 (config fields)")
     p.add_argument("--strategy", default=None, help="default, mirrored, multiworker or cpu:N")
-    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
     p.add_argument("--sample-every", type=int, default=None, help="write a sample grid every N steps")
     add_common(p)
 
 
 def register(sub):
-    p = sub.add_parser("train-explaingan", help="train ExplainGAN for a decision between two classes")
+    p = sub.add_parser("train-explaingan", help="train ExplainGAN for a decision between two classes",
+                       description="Train ExplainGAN for the decision between classes A and B of a saved "
+                                   "classifier. Interrupt it and run the same command again to resume.")
     _add_training(p)
-    p.add_argument("--classes", type=int, nargs=2, required=True, metavar=("A", "B"))
+    p.add_argument("--classes", type=int, nargs=2, required=True, metavar=("A", "B"), help="the two classes")
     p.set_defaults(handler=train_explaingan_command)
 
-    p = sub.add_parser("train-exaggeration", help="train Progressive Exaggeration for one class")
+    p = sub.add_parser("train-exaggeration", help="train Progressive Exaggeration for one class",
+                       description="Train Progressive Exaggeration for one class of a saved classifier. Interrupt "
+                                   "it and run the same command again to resume.")
     _add_training(p)
-    p.add_argument("--target-class", type=int, required=True)
-    p.add_argument("--bins", type=int, default=10)
+    p.add_argument("--target-class", type=int, required=True, help="the class whose score is exaggerated")
+    p.add_argument("--bins", type=int, default=10, help="score bins of the condition (default 10)")
     p.set_defaults(handler=train_exaggeration_command)
 
 
 def _common_kwargs(args):
     return dict(steps=args.steps, preset=args.preset, strategy=args.strategy, out_dir=args.out,
                 checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, seed=args.seed,
-                **dict(args.settings))
+                **args.settings)
 
 
 def _report(explainer, args):
@@ -69,17 +59,15 @@ def _report(explainer, args):
 
 def train_explaingan_command(args):
     from ..counterfactual import train_explaingan
-    from ..models import load_model
 
-    explainer = train_explaingan(load_model(args.classifier), args.dataset, tuple(args.classes),
+    explainer = train_explaingan(load_model(args.model), args.dataset, tuple(args.classes),
                                  **_common_kwargs(args))
     return _report(explainer, args)
 
 
 def train_exaggeration_command(args):
     from ..counterfactual import train_exaggeration
-    from ..models import load_model
 
-    explainer = train_exaggeration(load_model(args.classifier), args.dataset, target_class=args.target_class,
+    explainer = train_exaggeration(load_model(args.model), args.dataset, target_class=args.target_class,
                                    bins=args.bins, **_common_kwargs(args))
     return _report(explainer, args)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ._args import add_model, load_model
 from .core import add_common
 
 
 def register(sub):
-    from ..metrics.grid import METRICS
-
-    p = sub.add_parser("evaluate", help="judge attribution methods x baselines with the papers' metrics")
-    p.add_argument("--model", type=Path, required=True, help="a saved .keras classifier")
+    p = sub.add_parser("evaluate", help="judge attribution methods x baselines with the papers' metrics",
+                       description="Evaluate attribution methods x baselines on the first --n samples of a split "
+                                   "with the papers' metrics; writes grid.md, grid.csv and grid.json to --out.")
+    add_model(p)
     p.add_argument("--dataset", default="digits", help="dataset name; its train split feeds mdts/train baselines")
     p.add_argument("--split", default="test", choices=("train", "test"), help="split of the explained samples")
     p.add_argument("--n", type=int, default=100, help="explained samples (the first n of the split)")
@@ -30,10 +31,11 @@ def register(sub):
     p.add_argument("--baselines", default="zero,mdts",
                    help="comma-separated baseline names or LABEL=PATH of a saved GANMEX generator")
     p.add_argument("--metrics", default="aopc_100,aopc_all,sparsity,faithfulness,monotonicity",
-                   help=f"comma-separated, from {', '.join(METRICS)}")
+                   help="comma-separated metric names (tfx_explain.metrics.grid.METRICS)")
     p.add_argument("--steps", type=int, default=None, help="path steps of integrated/expected gradients (200)")
-    p.add_argument("--score", default="probability", choices=("probability", "logit"))
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--score", default="probability", choices=("probability", "logit"),
+                   help="explained score: softmax probability (default) or the pre-softmax logit")
+    p.add_argument("--batch-size", type=int, default=None, help="model inputs per call (default per method)")
     add_common(p)
     p.set_defaults(handler=evaluate_command)
 
@@ -54,7 +56,6 @@ def evaluate_command(args):
     from .. import data
     from ..errors import InputError
     from ..metrics import evaluate_grid, expand_targets
-    from ..models import load_model
 
     if args.n < 1:
         raise InputError(f"--n: expected a positive number of samples, got {args.n}")

@@ -9,24 +9,28 @@ from .core import add_common
 
 
 def register(sub):
-    p = sub.add_parser("train-inpainter", help="train a DeepFill-v1 inpainter (resumes from --out)")
+    p = sub.add_parser("train-inpainter", help="train a DeepFill-v1 inpainter (resumes from --out)",
+                       description="Train a DeepFill-v1 inpainter; checkpoints go to --out and re-running the "
+                                   "same command resumes.")
     p.add_argument("--dataset", default="composite_fashion_mnist", help="dataset name (train split)")
     p.add_argument("--steps", type=int, required=True, help="generator steps")
     p.add_argument("--preset", default="cpu_small", choices=("deepfill_v1", "cpu_small"),
                    help="deepfill_v1: the released configuration (GPU); cpu_small: the shipped model's")
     p.add_argument("--image-size", type=int, default=None, help="H = W, a multiple of 8 (default: the preset's)")
     p.add_argument("--cnum", type=int, default=None, help="generator width (32 in DeepFill-v1)")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="images per step (default: the preset's)")
     p.add_argument("--n-critic", type=int, default=None, help="critic steps per generator step (5 in v1)")
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's)")
     p.add_argument("--strategy", default=None, help="default, mirrored, multiworker or cpu:N")
     add_common(p)
     p.set_defaults(handler=train_inpainter_command)
 
-    p = sub.add_parser("evaluate-inpainter", help="hole L1 / PSNR of an inpainter vs gray and blur fillers")
+    p = sub.add_parser("evaluate-inpainter", help="hole L1 / PSNR of an inpainter vs gray and blur fillers",
+                       description="Hole L1 and PSNR of an inpainter against the gray and blur fillers on "
+                                   "held-out images with random box masks.")
     p.add_argument("--inpainter", default="composite", help="a saved inpainter, a TF1 checkpoint or 'composite'")
     p.add_argument("--dataset", default="composite_fashion_mnist", help="dataset name (test split is used)")
-    p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--image-size", type=int, default=64, help="H = W of the evaluated images (default 64)")
     p.add_argument("--n", type=int, default=200, help="held-out images")
     add_common(p)
     p.set_defaults(handler=evaluate_inpainter_command)

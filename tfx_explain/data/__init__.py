@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from . import colored, composite, digits, fashion_mnist, tfds_source
-from ._common import as_images, as_labels, check_split
+from ._common import as_images, as_labels, check_image_size, check_split
 
 BUILTIN = ("digits", "fashion_mnist")
 PREFIXES = ("colored_", "composite_", "tfds:")
@@ -69,6 +69,8 @@ def load(name, split="train", *, image_size=None, data_dir=None, download=False,
     Returns:
         ``(images, labels)``, or ``(images, labels, masks)`` with ``with_masks=True``.
     """
+    if image_size is not None:
+        check_image_size(image_size)
     _check_name(name)
     check_split(split)
     if with_masks and not name.startswith("composite_"):
@@ -91,7 +93,7 @@ def load(name, split="train", *, image_size=None, data_dir=None, download=False,
     if name == "fashion_mnist":
         return fashion_mnist.load(split, image_size=image_size or 28, data_dir=data_dir, download=download)
     tfds_name = name[len("tfds:"):] if name.startswith("tfds:") else name
-    return tfds_source.load(tfds_name, split, image_size=image_size, data_dir=data_dir, download=True)
+    return tfds_source.load(tfds_name, split, image_size=image_size, data_dir=data_dir, download=download)
 
 
 def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_dir=None, download=False,
@@ -101,12 +103,14 @@ def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_
     TFDS datasets stream from disk and never sit in memory whole; the built-in sets are small enough to
     be sliced from arrays.
     """
+    if image_size is not None:
+        check_image_size(image_size)
     import tensorflow as tf
 
     _check_name(name)
     tfds_name = name[len("tfds:"):] if name.startswith("tfds:") else name
     if name not in BUILTIN and not name.startswith(("colored_", "composite_")):
-        ds = tfds_source.dataset(tfds_name, split, image_size=image_size, data_dir=data_dir, download=True)
+        ds = tfds_source.dataset(tfds_name, split, image_size=image_size, data_dir=data_dir, download=download)
     else:
         images, labels = load(name, split, image_size=image_size, data_dir=data_dir, download=download,
                               **options)

@@ -54,6 +54,8 @@ def as_images(images, name="images", allow_single=True):
     if arr.ndim != 4:
         expected = "(N, H, W, C) or (H, W, C)" if allow_single else "(N, H, W, C)"
         raise InputError(f"{name}: expected shape {expected}, got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise InputError(f"{name}: expected at least one image, got an empty batch {arr.shape}")
     if arr.shape[-1] not in (1, 3, 4) and arr.shape[1] in (1, 3):
         raise InputError(f"{name}: expected channels-last NHWC images, got {arr.shape} (channels first?)")
     arr = arr.astype(np.float32, copy=False)

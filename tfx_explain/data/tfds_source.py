@@ -7,6 +7,8 @@ domain A is class 0 and domain B class 1, and split ``train`` is ``trainA + trai
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import DataNotFoundError
@@ -54,13 +56,17 @@ def dataset(name, split="train", image_size=None, data_dir=None, download=True):
     for tfds_split, constant_label in _split_sources(name, split):
         try:
             ds = tfds.load(name, split=tfds_split, data_dir=data_dir, download=download, shuffle_files=False)
-        except ModuleNotFoundError as err:  # TFDS builders import packages it does not declare
-            raise DataNotFoundError(f"dataset {name!r}: tensorflow-datasets needs the module {err.name!r}: "
-                                    'pip install "tfx_explain[tfds]"') from err
-        except Exception as err:  # TFDS raises many types (network, missing builder, not prepared)
+        except ModuleNotFoundError as err:  # tensorflow-datasets' builders import modules it does not require
             raise DataNotFoundError(
-                f"dataset {name!r} split {tfds_split!r} could not be loaded through tensorflow-datasets "
-                f"({type(err).__name__}: {err}). It needs network access or a prepared data_dir=.") from err
+                f"dataset: tensorflow-datasets cannot build {name!r} because the module {err.name!r} is missing; "
+                'install what its builders need: pip install "tfx_explain[tfds]"') from err
+        except Exception as err:  # TFDS raises many types (network, missing builder, not prepared)
+            where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+            how = ("It needs network access or a prepared data_dir" if download else
+                   f"It is not prepared in {where}; pass download=True (needs network access) or the data_dir "
+                   "(CLI: --data-dir) of a prepared copy")
+            raise DataNotFoundError(f"dataset: {name!r} split {tfds_split!r} could not be loaded through "
+                                    f"tensorflow-datasets ({type(err).__name__}). {how}.") from err
 
         def to_pair(example, constant_label=constant_label):
             label = example["label"] if constant_label is None else tf.constant(constant_label, tf.int64)

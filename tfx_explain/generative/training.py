@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import keras
@@ -229,6 +230,12 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
     if out_dir is not None and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq=max(1, int(log_every))))
     dataset = make_dataset(start).take(remaining)
+    if verbose == "auto":  # Keras's bar on a terminal or in a notebook, else one line per log_every steps
+        from .._console import StepLines, interactive
+
+        verbose = 1 if interactive(sys.stdout) else 0
+        if not verbose and chief:
+            callbacks.append(StepLines(start, int(steps), log_every, "training"))
     history = model.fit(dataset, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # batches are drawn per step from (seed, step)
     if manager is not None and (not checkpoint_every or callback.step % checkpoint_every != 0):

@@ -11,6 +11,12 @@ from ..models import introspect
 from ..targets import ScoreFunction, class_weights, resolve_classes
 
 GRANULARITIES = ("element", "pixel")
+# np.trapezoid is NumPy >= 2.0; np.trapz is the same rule under its older name (removed in NumPy 2.x).
+def _pick_trapezoid(numpy):
+    return getattr(numpy, "trapezoid", None) or numpy.trapz
+
+
+trapezoid = _pick_trapezoid(np)
 EVALUATIONS_PER_CALL = 2048  # perturbed images per traced model call (memory bound, as the attribution methods)
 
 

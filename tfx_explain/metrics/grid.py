@@ -137,7 +137,7 @@ def _baseline_dict(baselines):
 
 
 def _compatible(method, baseline):
-    from ..attribution import METHODS
+    from ..api import METHODS  # importing api registers every method
 
     if method not in METHODS:
         raise InputError(f"methods: expected names from {sorted(METHODS)}, got {method!r}")

@@ -33,7 +33,7 @@ import numpy as np
 from ..batching import map_batches, progress_bar
 from ..errors import InputError
 from ._common import (EVALUATIONS_PER_CALL, MetricResult, check_granularity, check_inputs, check_positive_int,
-                      descending_ranks, feature_scores, metric_range, resolve_target)
+                      descending_ranks, feature_scores, metric_range, resolve_target, trapezoid)
 from .fills import fill_name, reference_images, resolve_fill
 
 MODES = ("delete", "insert")
@@ -126,7 +126,7 @@ def _area_metric(label, mode, higher, model, x, attributions, original_class, ta
     scores = score_curve(target, x, descending_ranks(feature_scores(a, granularity)), levels, fill_fn, mode,
                          granularity, batch_size=batch_size, strategy=strategy, progress=progress)
     fractions = levels / n_features
-    area = np.trapezoid(scores, fractions, axis=1)
+    area = trapezoid(scores, fractions, axis=1)
     return MetricResult(label, area, higher, {
         "fractions": fractions, "scores": scores,
         "settings": {"steps": steps, "fill": fill_name(fill_fn), "granularity": granularity, "score": score}})

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..data import as_images, as_labels
 from ..errors import InputError
-from ._common import MetricResult, check_granularity, descending_ranks, feature_scores
+from ._common import MetricResult, check_granularity, descending_ranks, feature_scores, trapezoid
 from .fills import fill_name, resolve_fill
 
 FRACTIONS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
@@ -115,7 +115,7 @@ def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test
         for t, fraction in enumerate(fractions):
             accuracy[p, t] = _retrain(train, test, fraction, fill_fn, granularity, settings, seed + 1000 * p + t)
     drop = accuracy[:, :1] - accuracy
-    area = np.trapezoid(drop, fractions, axis=1) / (fractions[-1] - fractions[0])
+    area = trapezoid(drop, fractions, axis=1) / (fractions[-1] - fractions[0])
     return MetricResult("aoroarc", area, True, {
         "pairs": np.asarray(pairs), "fractions": fractions, "accuracy": accuracy,
         "settings": {"preset": preset, **{k: v for k, v in settings.items()}, "fill": fill_name(fill_fn),

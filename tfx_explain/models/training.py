@@ -78,6 +78,10 @@ def train_classifier(model="mnist_cnn", data="digits", *, epochs=10, batch_size=
 
     if int(epochs) < 1 or int(batch_size) < 1:
         raise InputError(f"epochs, batch_size: expected positive ints, got {epochs}, {batch_size}")
+    if out_dir is not None:  # before training, not after it
+        from .._io import check_writable_dir
+
+        check_writable_dir(out_dir, "out_dir")
     train = _arrays(data, "train", image_size)
     if test_data == "auto":
         test = _arrays(data, "test", image_size) if isinstance(data, str) else None
@@ -92,7 +96,10 @@ def train_classifier(model="mnist_cnn", data="digits", *, epochs=10, batch_size=
         model.compile(optimizer=_optimizer(optimizer, learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     start = time.time()
-    history = model.fit(_as_dataset(train, batch_size, shuffle, seed), epochs=int(epochs), verbose=verbose,
+    from .._console import keras_verbose
+
+    history = model.fit(_as_dataset(train, batch_size, shuffle, seed), epochs=int(epochs),
+                        verbose=keras_verbose(verbose),
                         shuffle=False)  # the dataset is shuffled (seeded) above
     seconds = time.time() - start
     test_accuracy = None

@@ -89,6 +89,7 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
     check_precision(precision)
     introspect.check_model(model)
     _check_run_options(target_class, score, shard_size, format, limit, worker_timeout)
+    store.check_not_foreign(out_dir)
     worker = worker if worker is not None else worker_info()
     strategy = _local_strategy(strategy)
     ds, source = _stream(dataset, split, image_size, limit)
@@ -262,7 +263,9 @@ class _Progress:
 
     def __init__(self, total, mode, worker):
         if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
+            from .._console import interactive
+
+            mode = "bar" if interactive() else "log"
         self.mode = {True: "bar", False: None, None: None}.get(mode, mode)
         self.total, self.done = total, 0
         self.prefix = f"worker {worker.index}/{worker.count}: " if worker.count > 1 else ""

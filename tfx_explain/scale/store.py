@@ -21,6 +21,7 @@ same configuration leave byte-identical shards and manifest.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -144,9 +145,26 @@ def read_shard(shards_dir, entry):
     shards_dir = Path(shards_dir)
     files = entry["files"]
     if "tfrecord" in files:
+        _verified_bytes(shards_dir, files["tfrecord"])
         return _read_tfrecord(shards_dir / files["tfrecord"]["file"], entry)
-    load = lambda kind: (np.load(shards_dir / files[kind]["file"], allow_pickle=False) if kind in files else None)
+    load = lambda kind: (np.load(io.BytesIO(_verified_bytes(shards_dir, files[kind])), allow_pickle=False)
+                         if kind in files else None)
     return {"attributions": load("attributions"), "baselines": load("baselines"), "rows": load("rows")}
+
+
+def _verified_bytes(shards_dir, record):
+    """A shard file's bytes, checked against its recorded size and SHA-256 (hashing what was read costs about
+    as much as reading it): a bit-rotted shard is refused instead of returning garbage values."""
+    path = Path(shards_dir) / record["file"]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"out_dir: the shard file {path} is missing; run the same command again to recompute "
+                         "it") from None
+    if len(data) != record["bytes"] or hashlib.sha256(data).hexdigest() != record["sha256"]:
+        raise InputError(f"out_dir: the shard file {path} does not match its SHA-256 checksum (changed on disk); "
+                         "verify_run lists every such shard, and running the same command again recomputes them")
+    return data
 
 
 def _read_tfrecord(path, entry):
@@ -209,6 +227,21 @@ def remove_stale_temporaries(shards_dir, owns):
             path.unlink(missing_ok=True)
 
 
+def check_not_foreign(out_dir):
+    """Refuse an ``out_dir`` that is a file, or a non-empty directory that holds no run (e.g. a GANMEX run)."""
+    out_dir = Path(out_dir)
+    if (out_dir / CONFIG).exists():
+        return
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"out_dir: {out_dir} exists and is not a directory")
+    if (out_dir / SHARDS).exists():
+        raise MismatchError(f"out_dir: {out_dir} holds shards but no {CONFIG}; it is not a run this version can "
+                            "resume. Use a new out_dir")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise MismatchError(f"out_dir: {out_dir} is not empty and holds no dataset run ({CONFIG}); "
+                            "use a new or empty directory")
+
+
 def check_config(out_dir, config):
     """Refuse ``out_dir`` when it holds a run with another configuration, or something that is not a run.
 
@@ -232,8 +265,7 @@ def check_config(out_dir, config):
     if out_dir.exists() and (out_dir / SHARDS).exists():
         raise MismatchError(f"out_dir: {out_dir} holds shards but no {CONFIG}; it is not a run this version can "
                             "resume. Use a new out_dir")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"out_dir: {out_dir} exists and is not a directory")
+    check_not_foreign(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
 
@@ -253,7 +285,14 @@ def read_manifest(out_dir):
         done = len(list((Path(out_dir) / SHARDS).glob("shard-*.json"))) if (Path(out_dir) / SHARDS).exists() else 0
         raise InputError(f"out_dir: {out_dir} holds no finished run ({MANIFEST} is missing; {done} shard(s) are "
                          "committed); run the same command again to finish it")
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError:
+        raise InputError(f"out_dir: {path} is unreadable (truncated or not JSON); delete it and run the same "
+                         "command again to rewrite it from the committed shards") from None
+    if not isinstance(manifest, dict) or "entries" not in manifest:
+        raise InputError(f"out_dir: {path} is not a run manifest")
+    return manifest
 
 
 def verify_run(out_dir):
