@@ -36,8 +36,11 @@ setup(
     extras_require={
         # the TFDS path is tested (offline, with mock data), so the test extra brings the tfds extra
         # setuptools and wheel: tests/test_packaging.py builds the wheel without build isolation (no network)
+        # xplique (the IG parity test) pins tensorflow[and-cuda]<=2.20, so the README's test command installs it
+        # with --no-deps; these are the modules its import needs
         "test": ["pytest>=7", "pytest-xdist>=3", "nbmake>=1.5", "ipykernel", "lime>=0.2", TF_KERAS,
-                 "setuptools>=64", "wheel", *TFDS],
+                 "setuptools>=64", "wheel", *TFDS, "opencv-python-headless", "deprecated",
+                 "tensorflow-probability>=0.25"],
         "tfds": TFDS,
         # CUDA and cuDNN wheels for a Linux machine with an NVIDIA GPU (tensorflow alone runs on CPU there)
         "gpu": ["tensorflow[and-cuda]>=2.18,<2.22"],

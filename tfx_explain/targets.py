@@ -110,7 +110,12 @@ class ScoreFunction:
         import tensorflow as tf
 
         if key not in self._compiled:
-            self._compiled[key] = tf.function(build(), reduce_retracing=True, jit_compile=self.jit_compile)
+            fn = tf.function(build(), reduce_retracing=True, jit_compile=self.jit_compile)
+            # Each model gets its own functions, each traced once. TensorFlow's frequent-retracing detector keys
+            # on the Python code object, which the closures of every model share, so explaining a sixth model
+            # would be reported as retracing; the flag is per function, not a global filter.
+            fn._omit_frequent_tracing_warning = True
+            self._compiled[key] = fn
         return self._compiled[key]
 
     def scores_function(self, kind, image_shape):
