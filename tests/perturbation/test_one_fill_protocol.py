@@ -84,3 +84,22 @@ def test_fills_that_need_an_input_are_refused_before_any_work(score):
     with pytest.raises(InputError, match=r"baselines: expected one baseline per input"):
         metrics._common.resolve_fill("baseline", x, baselines=x[:1])
     np.testing.assert_allclose(fillers.get_filler("mean", dataset_mean=[0.25]).reference(x), 0.25)
+
+
+def test_a_declared_mask_independent_callable_blends_in_mp_like_the_builtin(score):
+    """A user's object with ``mask_dependent = False`` and ``fill_image`` is MP's soft blend, as Gray(0.5)."""
+    from tfx_explain.perturbation.meaningful_perturbation import meaningful_perturbation
+
+    class Half:
+        mask_dependent = False
+
+        def fill_image(self, images):
+            return np.full_like(images, 0.5)
+
+        def __call__(self, images, masks):
+            return images * (1 - masks) + 0.5 * masks
+
+    score_fn, x, weights = score
+    ours = meaningful_perturbation(score_fn, x, weights, None, filler=Half(), steps=3, learning_rate=0.5)
+    builtin = meaningful_perturbation(score_fn, x, weights, None, filler=fillers.Gray(0.5), steps=3, learning_rate=0.5)
+    np.testing.assert_allclose(ours.extras["mask"], builtin.extras["mask"], atol=1e-6)
