@@ -5,7 +5,9 @@ The paper works on ImageNet-S with ResNet-50 and the released DeepFill-v1 at 224
 downloaded here, so this runs on composite_fashion_mnist at 64x64 (objects on real textures, ground-truth
 object masks), the project's mnist_cnn classifier (fast on a CPU; ``--classifier cifar_cnn`` for the heavier
 one) and the bundled inpainter. Sizes are scaled from 224 to
-64 px where the paper fixes them in pixels (SP patches, HOG cells, MP mask = H/8, blur sigma). Everything
+64 px where the paper fixes them in pixels (SP patches, HOG cells, MP mask = H/8, blur sigma). As the
+reference code, gray is the training set's mean colour and SP maps are resized with skimage's
+``resize(order=1)`` "reflect" border (``sliding_patch(resize_mode="reflect")``, the default). Everything
 is written to ``--out``: results.json, tables.md and PNG figures.
 
     PYTHONPATH=. python scripts/reproduce_generative_removal.py --out runs/generative_removal
@@ -52,7 +54,9 @@ def setup(args):
         model = result.model
     accuracy = float((np.asarray(model.predict(test[0], verbose=0)).argmax(1) == test[1]).mean())
     inpainter = inpainting.load(args.inpainter)
-    fill = {"blur": fillers.Blur(), "gray": fillers.Gray(data=train), "inpaint": fillers.Inpaint(inpainter),
+    # "gray" is the dataset's mean colour, as the paper and the authors' code (the ImageNet mean; notes §3.1-3.2),
+    # for Table 1, SP, LIME and the deletion/insertion fills alike; not each image's own mean
+    fill = {"blur": fillers.Blur(), "gray": fillers.Mean(data=train), "inpaint": fillers.Inpaint(inpainter),
             "noise": fillers.Noise(seed=0, input_range=(0.0, 1.0))}
     return train, test, model, accuracy, fill
 
@@ -102,7 +106,7 @@ def robustness_study(args, test, model, fill):
     x, y = test[0][part], test[1][part]
     patches = [scaled_odd(p, 64) for p in SP_PATCHES_224]
     out, maps = {"patches": patches, "n": int(len(x))}, {}
-    for g, filler in (("", "gray"), ("-G", fill["inpaint"])):
+    for g, filler in (("", fill["gray"]), ("-G", fill["inpaint"])):
         maps[f"SP{g}"] = [run_method(model, x, y, "sliding_patch", patch=p, stride=3, filler=filler) for p in patches]
         for s in (50, 150):
             maps[f"LIME{g} ({s})"] = [run_method(model, x, y, "lime", n_segments=s, num_samples=args.lime_samples,
@@ -126,9 +130,9 @@ def localization_study(args, test, model, fill):
     held = slice(start, start + args.n_local)
     tst = slice(start + args.n_local, start + 2 * args.n_local)
     x, y, masks = test
-    methods = {"SP": ("sliding_patch", dict(stride=3, filler="gray")),
+    methods = {"SP": ("sliding_patch", dict(stride=3, filler=fill["gray"])),
                "SP-G": ("sliding_patch", dict(stride=3, filler=fill["inpaint"])),
-               "LIME": ("lime", dict(num_samples=args.lime_samples, filler="gray")),
+               "LIME": ("lime", dict(num_samples=args.lime_samples, filler=fill["gray"])),
                "LIME-G": ("lime", dict(num_samples=args.lime_samples, filler=fill["inpaint"])),
                "MP": ("meaningful_perturbation", dict(steps=args.mp_steps, filler=fill["blur"])),
                "MP-G": ("meaningful_perturbation", dict(steps=args.mp_steps, filler=fill["inpaint"]))}
@@ -236,7 +240,8 @@ def main():
     if previous.exists():  # keep the sections an earlier run of the same --out measured
         results = {k: v for k, v in json.loads(previous.read_text()).items() if k not in ("settings", "seconds")}
     results.update({"settings": vars(args), "classifier": {"architecture": args.classifier, "test_accuracy": accuracy},
-                    "inpainter": repr(fill["inpaint"].inpainter), "device": f"CPU, {os.cpu_count()} cores"})
+                    "inpainter": repr(fill["inpaint"].inpainter), "device": f"CPU, {os.cpu_count()} cores",
+                    "fillers": {k: repr(v) for k, v in fill.items() if k != "inpaint"}, "sp_resize_mode": "reflect"})
     from tfx_explain._io import write_json
 
     def record(key, value):  # results are written after every section, so a long run keeps what it did

@@ -228,8 +228,8 @@ def _needs_range(spec, baseline, options):
     """What in this call needs the input range (a baseline or filler name), or None."""
     if spec.baseline != "none" and isinstance(baseline, str) and baseline in baselines_mod.NEEDS_RANGE:
         return f'baseline "{baseline}"'
-    if isinstance(options.get("filler"), str) and options["filler"] == "noise":
-        return 'filler "noise"'
+    if isinstance(options.get("filler"), str) and options["filler"] in ("noise", "flip"):
+        return f'filler "{options["filler"]}"'
     return None
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from tfx_explain import metrics
 from tfx_explain.errors import InputError
-from tfx_explain.metrics.fills import ConstantFill
+from tfx_explain.perturbation.fillers import Gray as ConstantFill  # a constant colour
 
 
 def _two_class_data(n, rng):

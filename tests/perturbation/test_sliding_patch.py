@@ -51,3 +51,20 @@ def test_explain_keras_runs_sliding_patch(digits_model, score):
     assert e.attributions.shape == x.shape and e.options["filler"] == "zero"
     with pytest.raises(InputError, match="patch"):
         explain_keras(digits_model, x, method="sliding_patch", patch=40)
+
+
+@pytest.mark.parametrize("mode, skimage_mode", [("reflect", "reflect"), ("edge", "edge")])
+def test_stretched_map_equals_skimage_resize_order_1(score, mode, skimage_mode):
+    """The reference resizes the n x n SP map with skimage ``resize(order=1)`` (mode "reflect", its default
+    here); ``resize_mode="edge"`` (the earlier behaviour) is skimage's mode "edge"."""
+    from skimage.transform import resize
+
+    score_fn, x, weights = score
+    result = sliding_patch(score_fn, x, weights, None, patch=9, stride=4, resize_mode=mode)
+    grid = result.extras["grid"]  # (2, 5, 5) on 28 x 28
+    expected = np.stack([resize(g.astype(np.float64), x.shape[1:3], order=1, mode=skimage_mode,
+                                anti_aliasing=False) for g in grid])
+    np.testing.assert_allclose(result.attributions.sum(axis=-1), expected, rtol=1e-5, atol=1e-7)
+    assert result.extras["resize_mode"] == mode
+    with pytest.raises(InputError, match="resize_mode"):
+        sliding_patch(score_fn, x, weights, None, patch=9, stride=4, resize_mode="wrap")

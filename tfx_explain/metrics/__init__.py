@@ -6,6 +6,8 @@ batches, and returns a :class:`MetricResult` of per-sample values with ``summary
 =================================  ====================================================================
 perturbation curve, AOPC           :func:`perturbation_curve`, :func:`aopc` (L = 100), :func:`aopc_all` (C.1)
 deletion / insertion               :func:`deletion`, :func:`insertion` (Petsiuk et al.), pluggable ``fill``
+fills (every removal metric)       :mod:`tfx_explain.perturbation.fillers` (re-exported as ``fillers``,
+                                   ``get_filler``): one protocol and registry with SP / LIME / MP
 sparsity                           :func:`gini`, :func:`sparsity` (Chalasani et al.; C.3)
 faithfulness / monotonicity        :func:`faithfulness`, :func:`monotonicity` (C.4)
 inverse localization               :func:`inverse_localization` (§4.1, Table 1), :func:`edge_center_localization` (C.5)
@@ -20,11 +22,12 @@ box localization                   :mod:`.localization_boxes`: IoU >= 0.5 error 
 counterfactuals                    :mod:`.counterfactual`: AOSPC, substitutability, compatibility, FID, ...
 =================================  ====================================================================
 """
+from ..perturbation import fillers
+from ..perturbation.fillers import get_filler
 from . import baseline_quality, counterfactual, localization_boxes, robustness
 from ._common import MetricResult, summarize
 from .distance import baseline_distance, class_distances, distance_table
 from .faithfulness import faithfulness, monotonicity, single_feature_deltas
-from .fills import BaselineFill, BlurFill, ConstantFill, Fill, FlipFill, resolve_fill
 from .grid import METRICS, GridResult, evaluate_grid, expand_targets, summary_table
 from .localization import edge_center_localization, edge_center_masks, inverse_localization
 from .perturbation import aopc, aopc_all, deletion, insertion, perturbation_curve, score_curve
@@ -33,7 +36,7 @@ from .sanity import SanityResult, cascading_randomization, plot_cascades, random
 from .sparsity import gini, sparsity
 
 __all__ = ["baseline_quality", "counterfactual", "localization_boxes", "robustness", "MetricResult", "summarize", "perturbation_curve", "aopc", "aopc_all", "deletion", "insertion",
-           "score_curve", "Fill", "FlipFill", "ConstantFill", "BlurFill", "BaselineFill", "resolve_fill", "gini",
+           "score_curve", "fillers", "get_filler", "gini",
            "sparsity", "faithfulness", "monotonicity", "single_feature_deltas", "inverse_localization",
            "edge_center_localization", "edge_center_masks", "roar", "pair_partners", "default_pairs",
            "remove_features", "cascading_randomization", "SanityResult", "plot_cascades", "randomize_layer",

@@ -100,6 +100,16 @@ def metric_range(model, x, input_range):
     return rng
 
 
+def resolve_fill(fill, x, *, input_range=None, baselines=None, dataset_mean=None):
+    """A metric's ``fill=`` -> a filler of :mod:`tfx_explain.perturbation.fillers` (the one fill protocol and
+    registry the methods use too), checked against the inputs ``x`` before any work (InputError naming ``fill``)."""
+    from ..perturbation.fillers import get_filler
+
+    filler = get_filler(fill, input_range, baselines=baselines, dataset_mean=dataset_mean, argument="fill")
+    filler.check(x, "fill")
+    return filler
+
+
 def check_inputs(x, attributions, name="attributions"):
     """Validate images and attributions of the same shape; return float32 arrays."""
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")

@@ -27,9 +27,9 @@ import numpy as np
 
 from ..data import as_images
 from ..errors import InputError
+from ..perturbation.fillers import filler_name, reference_image
 from ._common import (MetricResult, check_granularity, check_inputs, feature_scores, metric_range, pearson_rows,
-                      resolve_target, spearman_rows)
-from .fills import fill_name, reference_images, resolve_fill
+                      resolve_fill, resolve_target, spearman_rows)
 from .perturbation import score_curve
 
 
@@ -44,7 +44,7 @@ def single_feature_deltas(model, x, original_class=None, target_class=None, *, f
     """
     x = as_images(x.numpy() if hasattr(x, "numpy") else x, "x")
     check_granularity(granularity)
-    fill_fn = resolve_fill(fill, baselines, input_range=metric_range(model, x, input_range))
+    fill_fn = resolve_fill(fill, x, input_range=metric_range(model, x, input_range), baselines=baselines)
     target = resolve_target(model, x, original_class, target_class, score)
     n_features = feature_scores(x[:1], granularity).shape[1]
     return _single_deltas(target, x, fill_fn, n_features, granularity, batch_size, strategy, progress)
@@ -58,7 +58,7 @@ def _single_deltas(target, x, fill_fn, n_features, granularity, batch_size, stra
     from ._common import EVALUATIONS_PER_CALL
 
     base = explained_scores(target.score_fn, x, target.weights, strategy).astype(np.float64)
-    references = reference_images(fill_fn, x)
+    references = reference_image(fill_fn, x)
     if references is None:
         # a mask-dependent fill: one-hot masks through the generic curve engine, feature by feature order
         eye_ranks = np.broadcast_to(np.arange(n_features, dtype=np.int32), (len(x), n_features))
@@ -98,7 +98,7 @@ class _OneHotFill:
 
     def __init__(self, fill):
         self.fill = fill
-        self.name = fill_name(fill)
+        self.name = filler_name(fill)
 
     def __call__(self, images, masks):
         flat = masks.reshape(len(masks), -1)
@@ -145,5 +145,5 @@ def _prepare(model, x, attributions, original_class, target_class, deltas, fill,
 
 
 def _settings(fill, granularity, score):
-    name = fill if isinstance(fill, str) else fill_name(fill)
+    name = fill if isinstance(fill, str) else filler_name(fill)
     return {"settings": {"fill": name, "granularity": granularity, "score": score}}

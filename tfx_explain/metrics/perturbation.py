@@ -32,9 +32,9 @@ import numpy as np
 
 from ..batching import map_batches, progress_bar
 from ..errors import InputError
+from ..perturbation.fillers import filler_name, reference_image
 from ._common import (EVALUATIONS_PER_CALL, MetricResult, check_granularity, check_inputs, check_positive_int,
-                      descending_ranks, feature_scores, metric_range, resolve_target, trapezoid)
-from .fills import fill_name, reference_images, resolve_fill
+                      descending_ranks, feature_scores, metric_range, resolve_fill, resolve_target, trapezoid)
 
 MODES = ("delete", "insert")
 
@@ -50,8 +50,10 @@ def perturbation_curve(model, x, attributions, original_class=None, target_class
         original_class: c_o per sample (default: the predicted class); target_class: c_t for one-vs-one.
         max_features: L, the number of perturbed features; None for all (AOPC_all).
         step: evaluate every ``step``-th level (1 = every level, as the paper).
-        fill: ``"flip"`` (1 - x, the paper's), ``"zero"``, ``"blur"``, ``"mean"``, ``"baseline"`` or a
-            callable ``(images, masks) -> images``; baselines: for ``fill="baseline"``.
+        fill: ``"flip"`` (1 - x, the paper's) or any filler of :mod:`tfx_explain.perturbation.fillers` (the
+            one registry the methods use too: ``"zero"``, ``"blur"``, ``"gray"``, ``"mean"``, ``"baseline"``,
+            ``"inpaint"``, a Filler, an Inpainter, or a callable ``(images, masks) -> fill`` used inside the
+            mask); baselines: for ``fill="baseline"``.
         granularity: ``"element"`` (every input value is a feature, the paper's) or ``"pixel"``.
         score: ``"probability"`` (the reference harness's) or ``"logit"``.
         input_range: (low, high) of the model's input, scalars or per channel; default inferred from the
@@ -70,7 +72,7 @@ def perturbation_curve(model, x, attributions, original_class=None, target_class
         raise InputError(f"max_features: expected at most the {n_features} features of the input, got {total}")
     levels = np.unique(np.append(np.arange(0, total + 1, step), total))
     rng = metric_range(model, x, input_range)
-    fill_fn = resolve_fill(fill, baselines, input_range=rng)
+    fill_fn = resolve_fill(fill, x, input_range=rng, baselines=baselines)
     target = resolve_target(model, x, original_class, target_class, score)
     scores = score_curve(target, x, descending_ranks(feature_scores(a, granularity)), levels, fill_fn, "delete",
                          granularity, batch_size=batch_size, strategy=strategy, progress=progress)
@@ -78,7 +80,7 @@ def perturbation_curve(model, x, attributions, original_class=None, target_class
     label = name or (f"aopc_{total}" if max_features is not None else "aopc_all")
     return MetricResult(label, drop.mean(axis=1), True, {
         "levels": levels, "scores": scores, "drop": drop,
-        "settings": {"max_features": int(total), "step": step, "fill": fill_name(fill_fn), "granularity": granularity,
+        "settings": {"max_features": int(total), "step": step, "fill": filler_name(fill_fn), "granularity": granularity,
                      "score": score}})
 
 
@@ -98,7 +100,7 @@ def deletion(model, x, attributions, original_class=None, target_class=None, *, 
     """Deletion (Petsiuk et al., 2018): area under S_w while the most important pixels are removed.
 
     ``steps`` levels between none and all features removed (evenly spaced counts); low is good.
-    ``input_range`` as in :func:`perturbation_curve` (only the flip fill needs it).
+    ``fill`` as in :func:`perturbation_curve`; ``input_range`` likewise (only the flip and noise fills need it).
     Returns a :class:`MetricResult` with extras ``fractions`` and ``scores`` (N, levels).
     """
     return _area_metric("deletion", "delete", False, model, x, attributions, original_class, target_class, steps,
@@ -109,7 +111,12 @@ def insertion(model, x, attributions, original_class=None, target_class=None, *,
               baselines=None, granularity="pixel", score="probability", batch_size=None, strategy=None,
               progress=False, input_range=None):
     """Insertion (Petsiuk et al., 2018): area under S_w while the most important pixels are put back
-    into the fully filled image (a blur by default); high is good."""
+    into the fully filled image; high is good.
+
+    The default ``fill="blur"`` is the fillers' one blur, sigma = 10 H / 224 px (1.25 at 28 px, 2.9 at 64).
+    Until the fills were unified it was a fixed sigma = 5 px: pass ``fill=fillers.Blur(sigma=5.0)`` for those
+    numbers (RISE's own code blurs with sigma 5 at 224 px, i.e. ``Blur(sigma=5 * H / 224)``).
+    """
     return _area_metric("insertion", "insert", True, model, x, attributions, original_class, target_class, steps,
                         fill, baselines, granularity, score, batch_size, strategy, progress, input_range)
 
@@ -121,7 +128,7 @@ def _area_metric(label, mode, higher, model, x, attributions, original_class, ta
     steps = check_positive_int(steps, "steps")
     n_features = feature_scores(a[:1], granularity).shape[1]
     levels = np.unique(np.round(np.linspace(0, n_features, min(steps, n_features) + 1)).astype(np.int64))
-    fill_fn = resolve_fill(fill, baselines, input_range=metric_range(model, x, input_range))
+    fill_fn = resolve_fill(fill, x, input_range=metric_range(model, x, input_range), baselines=baselines)
     target = resolve_target(model, x, original_class, target_class, score)
     scores = score_curve(target, x, descending_ranks(feature_scores(a, granularity)), levels, fill_fn, mode,
                          granularity, batch_size=batch_size, strategy=strategy, progress=progress)
@@ -129,7 +136,7 @@ def _area_metric(label, mode, higher, model, x, attributions, original_class, ta
     area = trapezoid(scores, fractions, axis=1)
     return MetricResult(label, area, higher, {
         "fractions": fractions, "scores": scores,
-        "settings": {"steps": steps, "fill": fill_name(fill_fn), "granularity": granularity, "score": score}})
+        "settings": {"steps": steps, "fill": filler_name(fill_fn), "granularity": granularity, "score": score}})
 
 
 def score_curve(target, x, ranks, levels, fill, mode="delete", granularity="element", *, batch_size=None,
@@ -142,7 +149,7 @@ def score_curve(target, x, ranks, levels, fill, mode="delete", granularity="elem
     if mode not in MODES:
         raise InputError(f"mode: expected one of {MODES}, got {mode!r}")
     levels = np.asarray(levels, np.int32)
-    references = reference_images(fill, x)
+    references = reference_image(fill, x)
     if references is not None:
         if references.shape != x.shape:
             raise InputError(f"fill: its reference images have shape {references.shape}, expected {x.shape}")

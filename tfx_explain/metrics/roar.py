@@ -12,8 +12,8 @@ al.'s 0.1..0.9 plus both ends). Higher is better: good attributions remove what 
 
 Choices the papers leave open, made here: features are removed in descending order of the signed
 attribution (as the perturbation curve, C.1; the one-vs-one map is signed towards c_o); a feature is one
-input element; removed features take the training set's per-channel mean (Hooker et al.'s fill; any fill
-of :mod:`.fills` plugs in); pairs default to (0, 1), (2, 3), ...; the retrained classifier is the paper's
+input element; removed features take the training set's per-channel mean (Hooker et al.'s fill, the
+``"mean"`` filler; any filler of :mod:`tfx_explain.perturbation.fillers` plugs in); pairs default to (0, 1), (2, 3), ...; the retrained classifier is the paper's
 ``mnist_cnn`` with the presets below. Values are per pair (not per sample).
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ import numpy as np
 
 from ..data import as_images, as_labels
 from ..errors import InputError
-from ._common import MetricResult, check_granularity, descending_ranks, feature_scores, trapezoid
-from .fills import fill_name, resolve_fill
+from ..perturbation.fillers import filler_name
+from ._common import MetricResult, check_granularity, descending_ranks, feature_scores, resolve_fill, trapezoid
 
 FRACTIONS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 PRESETS = {
@@ -107,7 +107,7 @@ def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test
             fractions[-1] > 1:
         raise InputError(f"fractions: expected at least two increasing fractions in [0, 1], got {fractions.tolist()}")
     pairs = _check_pairs(pairs if pairs is not None else default_pairs(int(max(y_train.max(), y_test.max())) + 1))
-    fill_fn = resolve_fill(fill, mean=x_train.mean(axis=(0, 1, 2)))
+    fill_fn = resolve_fill(fill, x_train, dataset_mean=x_train.mean(axis=(0, 1, 2)))
     accuracy = np.empty((len(pairs), len(fractions)))
     for p, pair in enumerate(pairs):  # a handful of pairs; each trains len(fractions) classifiers
         train = _pair_subset(x_train, y_train, a_train, pair, settings["max_train_per_class"], seed)
@@ -118,7 +118,7 @@ def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test
     area = trapezoid(drop, fractions, axis=1) / (fractions[-1] - fractions[0])
     return MetricResult("aoroarc", area, True, {
         "pairs": np.asarray(pairs), "fractions": fractions, "accuracy": accuracy,
-        "settings": {"preset": preset, **{k: v for k, v in settings.items()}, "fill": fill_name(fill_fn),
+        "settings": {"preset": preset, **{k: v for k, v in settings.items()}, "fill": filler_name(fill_fn),
                      "granularity": granularity, "seed": seed}})
 
 

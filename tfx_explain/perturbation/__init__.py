@@ -9,9 +9,10 @@ name (``explain_keras``)       method                                           
 ``meaningful_perturbation``    low-res mask, L1 + TV + jitter, 300 Adam steps (§3.5)        blur
 =============================  ===========================================================  ===========
 
-Fillers (``fillers.get_filler``): "gray", "blur", "noise", "zero", "inpaint", an Inpainter, or a callable
-``(images, masks) -> fill``. Each is itself a callable ``(images, masks) -> filled`` that the
-deletion/insertion metrics accept as ``fill``.
+Fillers (``fillers.get_filler``, the one registry of fill names for methods and metrics): "gray", "mean",
+"blur", "noise", "zero", "flip", "baseline", "inpaint", an Inpainter, or a callable ``(images, masks) -> fill``.
+Each is itself a callable ``(images, masks) -> filled``; the deletion/insertion, AOPC, faithfulness and ROAR
+metrics resolve their ``fill`` through the same registry.
 """
 from ..attribution import register
 from . import fillers

@@ -72,14 +72,33 @@ def pair(value, name, upper):
     return h, w
 
 
-def interpolation_matrix(centres, size):
-    """(size, n) linear interpolation from values at pixel coordinates ``centres`` to pixels 0..size-1,
-    constant beyond the first and last centre (edge clamping)."""
+RESIZE_MODES = ("edge", "reflect")
+
+
+def interpolation_matrix(centres, size, mode="edge"):
+    """(size, n) linear interpolation from values at evenly spaced pixel coordinates ``centres`` to pixels
+    0..size-1. Beyond the first and last centre, ``mode="edge"`` holds the end values (edge clamping) and
+    ``mode="reflect"`` mirrors the grid about its end cells (d c b | a b c d | c b a), the border rule of
+    skimage ``resize(order=1, mode="reflect")`` (scipy.ndimage ``mode="mirror"``)."""
+    if mode not in RESIZE_MODES:
+        raise InputError(f"resize_mode: expected one of {RESIZE_MODES}, got {mode!r}")
     n = len(centres)
     if n == 1:
         return np.ones((size, 1), np.float64)
     pixels = np.arange(size, dtype=np.float64)
-    return np.stack([np.interp(pixels, centres, np.eye(n)[k]) for k in range(n)], axis=1)
+    if mode == "edge":
+        return np.stack([np.interp(pixels, centres, np.eye(n)[k]) for k in range(n)], axis=1)
+    centres = np.asarray(centres, np.float64)
+    t = (pixels - centres[0]) / (centres[1] - centres[0])  # fractional cell index (evenly spaced centres)
+    period = 2.0 * (n - 1)
+    t = np.abs(t) % period
+    t = np.where(t > n - 1, period - t, t)
+    left = np.minimum(np.floor(t).astype(np.int64), n - 2)
+    frac = t - left
+    matrix = np.zeros((size, n), np.float64)
+    matrix[np.arange(size), left] = 1.0 - frac
+    matrix[np.arange(size), left + 1] += frac
+    return matrix
 
 
 def stretch_centres(n, size):
@@ -88,10 +107,10 @@ def stretch_centres(n, size):
     return (np.arange(n) + 0.5) * size / n - 0.5
 
 
-def resize_maps(grids, row_centres, col_centres, size):
-    """(N, h, w) -> (N, H, W) separable linear interpolation."""
-    rows = interpolation_matrix(row_centres, size[0])
-    cols = interpolation_matrix(col_centres, size[1])
+def resize_maps(grids, row_centres, col_centres, size, mode="edge"):
+    """(N, h, w) -> (N, H, W) separable linear interpolation; ``mode`` as in :func:`interpolation_matrix`."""
+    rows = interpolation_matrix(row_centres, size[0], mode)
+    cols = interpolation_matrix(col_centres, size[1], mode)
     return np.einsum("hi,nij,wj->nhw", rows, grids.astype(np.float64), cols).astype(np.float32)
 
 

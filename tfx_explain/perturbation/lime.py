@@ -89,6 +89,7 @@ def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compa
     kernel_width = _common.positive_float(kernel_width, "kernel_width")
     ridge_alpha = _common.positive_float(ridge_alpha, "ridge_alpha", allow_zero=True)
     fill = get_filler(filler, input_range=input_range)
+    fill.check(x)  # before any work
     if segments is None:
         _common.positive_int(n_segments, "n_segments")
         segments = slic_segments(x, n_segments, compactness, sigma)

@@ -95,6 +95,7 @@ def meaningful_perturbation(score_fn, x, weights, baselines, *, filler="blur", m
     if upsample not in UPSAMPLE or init not in INIT:
         raise InputError(f"upsample, init: expected one of {UPSAMPLE} and {INIT}, got {upsample!r}, {init!r}")
     fill = get_filler(filler, input_range=input_range)
+    fill.check(x)  # before any work
     settings = dict(steps=steps, lr=float(learning_rate), l1=float(l1_coeff), tv=float(tv_coeff),
                     beta=float(tv_beta), jitter=int(jitter), method=upsample, seed=seed, init=init)
     chunk = batch_size or 32

@@ -35,7 +35,7 @@ def window_masks(size, patch, stride):
 
 
 def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, filler="gray", placement="stretch",
-                  batch_size=None, strategy=None, progress=False, input_range=None):
+                  resize_mode="reflect", batch_size=None, strategy=None, progress=False, input_range=None):
     """SP / SP-G attributions.
 
     Args:
@@ -46,6 +46,9 @@ def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, fill
         placement: how the n x n map becomes an H x W heatmap: ``"stretch"`` (default, the paper: a bilinear
             resize of the grid to the image, so cell i sits at (i + 0.5) H / n) or ``"centre"`` (cell i at the
             centre of its window, linear in between; the stretched map is offset by up to p / 2 pixels).
+        resize_mode: the border of that linear resize: ``"reflect"`` (default; the reference code's skimage
+            ``resize(order=1)``, mode "reflect": the grid mirrored about its end cells) or ``"edge"`` (the end
+            cells' values held to the border, this function's behaviour before).
         batch_size: perturbed images per scoring call (default 32).
         input_range: the model's input range (explain_keras passes it), for the ``"noise"`` filler.
     Returns:
@@ -56,7 +59,10 @@ def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, fill
     stride = _common.pair(stride, "stride", size)
     if placement not in PLACEMENTS:
         raise InputError(f"placement: expected one of {PLACEMENTS}, got {placement!r}")
+    if resize_mode not in _common.RESIZE_MODES:
+        raise InputError(f"resize_mode: expected one of {_common.RESIZE_MODES}, got {resize_mode!r}")
     fill = get_filler(filler, input_range=input_range)
+    fill.check(x)  # before any work
     masks, starts = window_masks(size, patch, stride)
     n_win = len(masks)
     base = _common.explained_scores(score_fn, x, weights, batch_size, strategy)
@@ -78,6 +84,7 @@ def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, fill
         centres = [_common.stretch_centres(len(st), s) for st, s in zip(starts, size)]
     else:
         centres = [st + (p - 1) / 2.0 for st, p in zip(starts, patch)]
-    heat = _common.resize_maps(grid, centres[0], centres[1], size)
+    heat = _common.resize_maps(grid, centres[0], centres[1], size, resize_mode)
     return MethodResult(_common.per_channel(heat, x.shape[-1]),
-                        {"grid": grid, "patch": patch, "stride": stride, "filler": fill.name})
+                        {"grid": grid, "patch": patch, "stride": stride, "filler": fill.name,
+                         "resize_mode": resize_mode})
