@@ -15,6 +15,14 @@ are compared with digits and fashion_mnist, BAM with the composite data: differe
 Baselines are the columns of :func:`baseline_columns`: Zero, MDTS, GAN (a GANMEX generator trained with
 ``--ganmex-steps`` against the dataset's classifier, or resumed from ``<out>/<dataset>/ganmex``) and EG (the
 training distribution of the target class), plus Rand (a random target-class training image) in Table 2.
+
+The paper's columns compute what the reference harness computed (:func:`method_options`; ganmex.md
+§3.3-3.4): "EG" explains S_co alone with references from class c_t (``one_vs_one="reference"``) and
+"DeepLIFT" is DeepExplain's rule on the probability output (``softmax_rule="gradient"``, the softmax
+differentiated at the input; it does not sum to delta). Ours are extra columns of Tables 1 and 3, named for
+what they compute (:data:`OUR_VARIANTS`): "EG (S_co−S_ct)" and "DeepLIFT path-rule <baseline>". Table 3
+reports the Gini index twice: G(|A|) ("sparsity") and the probable paper computation G(|A| + 1e-7)
+("sparsity_eps", :func:`tfx_explain.metrics.gini`, appendix C.3).
 In Fig. 3 the GAN baseline is regenerated against every randomized classifier with
 ``--sanity-ganmex-steps`` (0 keeps the original generator: the paper's "stand-alone" ablation, Fig. 5A).
 """
@@ -41,6 +49,9 @@ from tfx_explain.models import load_model, save_model, train_classifier
 SECTIONS = ("table1", "table2", "table3", "fig3", "fig7", "fig9")
 METHODS = {"IG": "integrated_gradients", "DeepLIFT": "deeplift", "Occlusion": "occlusion"}
 TABLE3_METRICS = ("aopc_100", "aopc_all", "sparsity", "faithfulness", "monotonicity")
+# Our computations, reported next to the paper's as extra columns: {method: (column label, options)}.
+OUR_VARIANTS = {"expected_gradients": ("EG (S_co−S_ct)", {"one_vs_one": "delta"}),
+                "deeplift": ("DeepLIFT path-rule", {"softmax_rule": "path"})}
 
 # The paper's numbers (ganmex_main.txt Table 1; ganmex_appendix.txt Tables 2 and 3, MNIST rows).
 PAPER_TABLE1 = {"different object": {"Zero": 0.711, "MDTS": 0.850, "GAN": 0.459, "EG": 0.610},
@@ -137,8 +148,17 @@ def regenerate_ganmex(ctx):
     return regenerate
 
 
-def method_options(args):
-    return {"integrated_gradients": {"steps": args.ig_steps}, "expected_gradients": {"steps": args.eg_steps}}
+def method_options(args, ours=False):
+    """{method: options} of the paper's columns, as the reference harness computed them (ganmex.md §3.3-3.4):
+    EG of S_co with references from class c_t, DeepExplain's DeepLIFT (softmax gradient at the input).
+    ``ours=True``: the options of :data:`OUR_VARIANTS` instead (EG of S_co - S_ct, DeepLIFT's path rule)."""
+    options = {"integrated_gradients": {"steps": args.ig_steps},
+               "expected_gradients": {"steps": args.eg_steps, "one_vs_one": "reference"},
+               "deeplift": {"softmax_rule": "gradient"}}
+    if ours:
+        for method, (_, variant) in OUR_VARIANTS.items():
+            options[method] = {**options[method], **variant}
+    return options
 
 
 def prepare(name, args):
@@ -185,13 +205,14 @@ def table1(ctx):
     """Table 1: inverse localization of IG with Zero, MDTS (GAN) and of EG on the composite data (§4.1)."""
     if ctx.masks is None:
         return None
-    columns = {label: ("integrated_gradients", b) for label, b in baseline_columns(ctx).items()}
-    columns["EG"] = ("expected_gradients", "train")
+    columns = {label: ("integrated_gradients", b, False) for label, b in baseline_columns(ctx).items()}
+    columns["EG"] = ("expected_gradients", "train", False)  # the harness's EG (S_co, references of c_t)
+    columns[OUR_VARIANTS["expected_gradients"][0]] = ("expected_gradients", "train", True)
     measured = {}
-    for label, (method, baseline) in columns.items():
+    for label, (method, baseline, ours) in columns.items():
         exp = explain_keras(ctx.model, ctx.x, method=method, baseline=baseline, original_class=ctx.original_class,
                             target_class=ctx.target_class, data=ctx.train, seed=ctx.args.seed,
-                            **method_options(ctx.args).get(method, {}))
+                            **method_options(ctx.args, ours).get(method, {}))
         result = metrics.inverse_localization(exp.attributions, ctx.original_class, ctx.target_class, ctx.masks,
                                               ctx.n_scenes)
         measured[label] = result.extras["by_kind"]
@@ -227,40 +248,69 @@ def table2(ctx):
     return {"row": row, "markdown": md}
 
 
+TABLE3_NOTE = (
+    "Columns: the paper's as the reference harness computed them — EG explains S_co with references from class "
+    "c_t, DeepLIFT is DeepExplain's rule on the probability output (softmax gradient at the input; its maps do "
+    "not sum to the delta) — and ours as extra columns: EG (S_co−S_ct) and DeepLIFT path-rule (exact "
+    "summation to S_co − S_ct). Gini: `sparsity` is G(|A|); `sparsity_eps` is G(|A| + 1e-7), the probable "
+    "paper computation (a widely copied snippet; it is not scale-invariant, so maps that are tiny against 1e-7, "
+    "as DeepExplain's DeepLIFT on a saturated softmax, come out near 0). The paper's Gini row is given under "
+    "`sparsity`; compare it with both.\n")
+
+
 def table3(ctx):
-    """Table 3: AOPC_100, AOPC_all, sparsity, faithfulness, monotonicity and inverse localization for IG,
-    DeepLIFT, Occlusion x (Zero, MDTS) and EG (appendix C); ROAR with ``--roar``."""
+    """Table 3: AOPC_100, AOPC_all, sparsity (two Gini computations), faithfulness, monotonicity and inverse
+    localization for IG, DeepLIFT, Occlusion x (Zero, MDTS, GAN) and EG (appendix C, Table 3), the paper's
+    columns computed as the reference harness did and ours as extra columns; ROAR with ``--roar``."""
     args = ctx.args
     localization = "inverse_localization" if ctx.masks is not None else "edge_center_localization"
     wanted = TABLE3_METRICS + (localization,)
     baselines = {**baseline_columns(ctx), "EG": "train"}
-    grid = metrics.evaluate_grid(ctx.model, ctx.x, ctx.original_class, ctx.target_class,
-                                 methods=list(METHODS.values()) + ["expected_gradients"], baselines=baselines,
-                                 metrics=wanted, data=ctx.train, masks=ctx.masks, n_scenes=ctx.n_scenes,
-                                 method_options=method_options(args), seed=args.seed,
-                                 metric_options={"aopc_all": {"step": args.aopc_all_step}}, keep_explanations=True)
-    grid.save(ctx.out, "table3_grid")
-    rows = [{**r, "column": _column(r["method"], r["baseline"])} for r in grid.rows]
+    rows, curves = [], {}
+    for ours, methods in ((False, list(METHODS.values()) + ["expected_gradients"]), (True, list(OUR_VARIANTS))):
+        grid = metrics.evaluate_grid(ctx.model, ctx.x, ctx.original_class, ctx.target_class, methods=methods,
+                                     baselines=baselines, metrics=wanted, data=ctx.train, masks=ctx.masks,
+                                     n_scenes=ctx.n_scenes, method_options=method_options(args, ours),
+                                     seed=args.seed, metric_options={"aopc_all": {"step": args.aopc_all_step}},
+                                     keep_explanations=True)
+        grid.save(ctx.out, "table3_grid_ours" if ours else "table3_grid")
+        rows += [{**r, "column": _column(r["method"], r["baseline"], ours)} for r in grid.rows]
+        rows += _eps_gini_rows(grid, ours)
+        curves.update(_curves(grid, ours))
     if args.roar and ctx.masks is None:
         rows += roar_rows(ctx, baselines)
     paper = [{"metric": m, "column": c, "mean": v} for m, cols in PAPER_TABLE3_MNIST.items() for c, v in cols.items()]
     md = (f"### Table 3 — {ctx.name} (mean over {len(ctx.x)} one-vs-one pairs; higher is better except "
-          "localization)\n\n" + metrics.summary_table(rows, "metric", "column")
+          "localization)\n\n" + TABLE3_NOTE + "\n" + metrics.summary_table(rows, "metric", "column")
           + "\nPaper (MNIST; inverse localization: SVHN):\n\n" + metrics.summary_table(paper, "metric", "column"))
-    return {"rows": rows, "markdown": md, "curves": _curves(grid)}
+    return {"rows": rows, "markdown": md, "curves": curves}
 
 
-def _column(method, baseline):
+def _eps_gini_rows(grid, ours):
+    """The probable paper Gini, G(|A| + 1e-7) (:func:`tfx_explain.metrics.gini`), of every kept map."""
+    rows = []
+    for (method, label), exp in grid.explanations.items():
+        result = metrics.sparsity(exp.attributions, eps=metrics.PAPER_EPS)
+        rows.append({"method": method, "baseline": label, "metric": result.name, "higher_is_better": True,
+                     "column": _column(method, label, ours), **result.summary()})
+    return rows
+
+
+def _column(method, baseline, ours=False):
+    """The column label: the paper's (``EG``, ``DeepLIFT Zero``, ...) or ours from :data:`OUR_VARIANTS`."""
+    if ours:
+        label = OUR_VARIANTS[method][0]
+        return label if method == "expected_gradients" else f"{label} {baseline}"
     return "EG" if method == "expected_gradients" else f"{METHOD_LABELS[method]} {baseline}"
 
 
-def _curves(grid):
+def _curves(grid, ours=False):
     """Mean perturbation curves (Fig. 7) from the AOPC_all results of a grid."""
     out = {}
     for (method, baseline, metric), result in grid.results.items():
         if metric == "aopc_all":
-            out[_column(method, baseline)] = {"levels": result.extras["levels"].tolist(),
-                                              "mean_scores": result.extras["scores"].mean(axis=0).tolist()}
+            out[_column(method, baseline, ours)] = {"levels": result.extras["levels"].tolist(),
+                                                    "mean_scores": result.extras["scores"].mean(axis=0).tolist()}
     return out
 
 
@@ -315,7 +365,8 @@ def fig3(ctx):
                 regenerate_baseline=hook, seed=ctx.args.seed, **method_options(ctx.args).get(method, {}))
     results["EG"] = metrics.cascading_randomization(ctx.model, x, method="expected_gradients", baseline="train",
                                                     original_class=co, target_class=ct, data=ctx.train,
-                                                    seed=ctx.args.seed, steps=ctx.args.eg_steps)
+                                                    seed=ctx.args.seed,
+                                                    **method_options(ctx.args)["expected_gradients"])
     metrics.plot_cascades(results, indices=[0], path=ctx.out / "fig3_sanity_maps.png")
     summary = {label: r.summary() for label, r in results.items()}
     _plot_similarity(results, ctx.out / "fig3_sanity_similarity.png")

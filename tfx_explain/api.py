@@ -127,6 +127,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         kwargs["input_range"] = rng
     result = spec.function(score_fn, x, weights, call_baselines, **kwargs)
 
+    # a method may explain other weights than e_co - e_ct (EG's one_vs_one="reference" explains S_co alone)
+    weights = result.extras.pop("explained_weights", weights)
     input_scores = explained_scores(score_fn, x, weights, strategy)
     shown = result.extras.pop("baselines", None)
     baseline_values = refs.values if isinstance(refs, PointBaselines) else shown

@@ -79,3 +79,41 @@ def test_one_vs_one_map_is_difference_of_class_maps(digits, digits_model, digit_
     a = tx.explain_keras(digits_model, x, method=method, original_class=co, score=score, **base, **options)
     b = tx.explain_keras(digits_model, x, method=method, original_class=ct, score=score, **base, **options)
     np.testing.assert_allclose(both.attributions, a.attributions - b.attributions, atol=1e-6)
+
+
+def test_expected_gradients_reference_mode_equals_brute_force_of_the_harness_definition():
+    """One-vs-one EG as the reference harness computed it (ganmex.md §3.2-3.4), brute force on a small ReLU CNN
+    with a softmax: (1/m) sum_k (x - b_k) dp_co(b_k + a_k (x - b_k))/dx, b_k from class c_t without
+    replacement, one a_k ~ U(0, 1) per step shared by the batch."""
+    import keras
+    import tensorflow as tf
+
+    from tfx_explain import rng as rng_mod
+
+    keras.utils.set_random_seed(11)
+    inputs = keras.Input((6, 6, 1))
+    h = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    h = keras.layers.Dense(3)(keras.layers.Flatten()(h))
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(h))
+    gen = np.random.default_rng(12)
+    x = gen.random((3, 6, 6, 1)).astype(np.float32)
+    pool, labels = gen.random((30, 6, 6, 1)).astype(np.float32), np.repeat(np.arange(3), 10)
+    co, ct, m = np.array([0, 1, 2]), np.array([2, 0, 1]), 6
+    e = tx.explain_keras(model, x, method="expected_gradients", baseline="train", data=(pool, labels),
+                         original_class=co, target_class=ct, steps=m, seed=3, one_vs_one="reference")
+    index = e.extras["reference_index"]
+    assert np.all(labels[index] == ct[:, None]) and all(len(set(r)) == m for r in index)
+    alphas = rng_mod.generator(3, "eg_alpha").random(m)  # the shared a_k of the harness
+    expected = np.zeros_like(x)
+    for i in range(3):
+        for k in range(m):
+            b = pool[index[i, k]]
+            point = tf.constant((b + alphas[k] * (x[i] - b))[None])
+            with tf.GradientTape() as tape:
+                tape.watch(point)
+                p_co = model(point)[0, co[i]]
+            expected[i] += (x[i] - b) * tape.gradient(p_co, point).numpy()[0] / m
+    np.testing.assert_allclose(e.attributions, expected, rtol=1e-4, atol=1e-7)
+    delta = tx.explain_keras(model, x, method="expected_gradients", baseline="train", data=(pool, labels),
+                             original_class=co, target_class=ct, steps=m, seed=3)
+    assert np.abs(delta.attributions - e.attributions).max() > 1e-3  # ours (S_co - S_ct) is another map

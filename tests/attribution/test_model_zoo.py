@@ -226,7 +226,8 @@ def test_a_tfsmlayer_model_is_refused_with_a_pointer_to_ig(tmp_path):
 
 
 def test_native_deepshap_equals_shap_on_relu_maxpool_dense_logits():
-    """Where both use the same rules (ReLU, max pooling, dense, logits), native DeepSHAP is shap's estimator."""
+    """Where both use the same rules (ReLU, max pooling, dense, logits), native DeepSHAP (the mean of our DeepLIFT
+    over the references) equals shap's DeepExplainer; elsewhere it is another estimator."""
     import keras
     import shap
 

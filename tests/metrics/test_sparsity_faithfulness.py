@@ -39,6 +39,47 @@ def test_gini_equals_the_mean_absolute_difference_form_and_a_per_sample_loop():
         metrics.gini(np.array([1.0, np.nan]).reshape(1, 2))
 
 
+def _copied_snippet_gini(v):
+    """The widely copied Gini snippet, line by line, fed |A| (its min-shift is then a no-op)."""
+    v = np.array(v, np.float64).flatten()
+    if np.amin(v) < 0:
+        v -= np.amin(v)
+    v += 0.0000001
+    v = np.sort(v)
+    index = np.arange(1, v.shape[0] + 1)
+    n = v.shape[0]
+    return np.sum((2 * index - n - 1) * v) / (n * np.sum(v))
+
+
+def test_eps_gini_hand_computed_values():
+    """G(|A| + eps) with eps = 1e-7 (the probable paper computation, ganmex_appendix.txt C.3).
+
+    n = 4, sum_k (2k - 5) a_(k) / (4 sum a):
+      [0, 0, 0, 1]:     (3 (1 + e) - 3e) / (4 (1 + 4e)) = 0.75 / (1 + 4e);  exact G = 0.75
+      [0, 0, 0, 1e-7]:  a + e = [e, e, e, 2e] -> 3e / 20e = 0.15;           exact G = 0.75 (scale-free)
+      [0, 0, 0, 0]:     a constant map -> 0
+    """
+    e = metrics.PAPER_EPS
+    assert e == 1e-7
+    maps = np.array([[0, 0, 0, 1.0], [0, 0, -1e-7, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(metrics.gini(maps, eps=e), [0.75 / (1 + 4e-7), 0.15, 0.0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(metrics.gini(maps), [0.75, 0.75, 0.0], atol=1e-12)
+    result = metrics.sparsity(maps, eps=e)
+    assert result.name == "sparsity_eps" and result.extras["settings"]["eps"] == e
+    with pytest.raises(InputError, match="eps"):
+        metrics.gini(maps, eps=-1e-7)
+
+
+def test_eps_gini_equals_the_copied_snippet_and_shrinks_with_the_map_scale():
+    a = np.random.default_rng(1).normal(size=(3, 5, 5, 1)) * (np.random.default_rng(2).random((3, 5, 5, 1)) > 0.8)
+    for scale in (1.0, 1e-6, 1e-9):
+        got = metrics.gini(a * scale, eps=metrics.PAPER_EPS)
+        np.testing.assert_allclose(got, [_copied_snippet_gini(np.abs(m * scale)) for m in a], rtol=1e-9)
+    zero_share = (a.reshape(3, -1) == 0).mean(axis=1)
+    assert np.all(metrics.gini(a) >= zero_share - 1e-12)  # G(|A|) is never below the share of exact zeros
+    assert np.all(metrics.gini(a * 1e-9, eps=metrics.PAPER_EPS) < 0.05)  # eps dominates tiny maps
+
+
 # --- faithfulness and monotonicity ----------------------------------------------------------------------
 
 def test_single_feature_deltas_of_a_linear_model_are_closed_form(linear):

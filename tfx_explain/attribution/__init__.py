@@ -9,7 +9,9 @@ name                       method                                              b
 ``integrated_gradients``   IG, 200-step right Riemann sum                      one per sample
 ``expected_gradients``     EG, 200 references per sample                       distribution
 ``deeplift``               DeepLIFT Rescale, exact summation-to-delta           one per sample
-``deepshap``               DeepSHAP via shap's DeepExplainer (or native)        either
+``deepshap``               DeepSHAP via shap's DeepExplainer, or native: the    either
+                           mean of our DeepLIFT over the references (equal to
+                           shap's only on ReLU/MaxPool/Dense logit models)
 ``occlusion``              Occlusion-1 by default, fill = baseline              one per sample
 =========================  ==================================================  ===========
 """

@@ -7,6 +7,13 @@ IG defaults to DeepExplain's right Riemann sum, a_k = k/m for k = 1..m, with m =
 (ganmex_appendix.txt A.3; ganmex.md §3.1). EG follows the reference harness (ganmex.md §3.2, §3.4):
 m = 200 references per input drawn without replacement from D (for one-vs-one the training images of
 the target class), one reference per step, and one a_k ~ U(0, 1) per step shared by every input.
+
+One-vs-one EG has two modes (``one_vs_one=``). ``"delta"`` (ours) explains the score delta
+S_w = S_co - S_ct, like every other method (ganmex_appendix.txt A.3). ``"reference"`` is what the
+reference harness computed for the paper's EG column (ganmex.md §3.3 step 4, §3.4): the second of its
+two runs kept as is, i.e. S_co alone, EG_i = E_{b ~ D_ct, a} [(x_i - b_i) dS_co(b + a (x - b))/dx_i],
+with the references b still drawn from class c_t. (The harness explains the predicted class; it is c_o
+for the correctly classified inputs the reproduction explains, and ``original_class=None`` gives it.)
 """
 from __future__ import annotations
 
@@ -92,22 +99,43 @@ def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule="ri
     return MethodResult(out, {"steps": int(steps), "rule": rule})
 
 
-def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, alpha="shared", batch_size=None,
-                       strategy=None, progress=False):
+ONE_VS_ONE = ("delta", "reference")
+
+
+def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, alpha="shared", one_vs_one="delta",
+                       batch_size=None, strategy=None, progress=False):
     """Expected Gradients with ``steps`` references per sample (one per step) from ``references``.
 
+    EG_i(x) = (1/m) sum_k (x_i - b_k,i) dS(b_k + a_k (x - b_k))/dx_i (ganmex_main.txt §2.1; the
+    reference's one-sample-per-step estimator, ganmex.md §3.2).
+
     Args:
-        references: a :class:`~tfx_explain.baselines.ReferenceSet`.
+        x: (N, H, W, C) inputs; weights: (N, K) output weights w (e_co, or e_co - e_ct for one-vs-one).
+        references: a :class:`~tfx_explain.baselines.ReferenceSet` (for one-vs-one, class c_t's images).
         steps: references (and path points) per sample, 200 as in A.3.
         alpha: ``"shared"`` (reference harness: one a_k per step for the whole batch) or ``"per_sample"``.
+        one_vs_one: which scalar S a one-vs-one call explains. ``"delta"`` (default): the score delta
+            S_co - S_ct. ``"reference"``: S_co alone with the references still drawn from class c_t, as the
+            reference harness computed the paper's EG column (ganmex.md §3.3-3.4); w is replaced by its
+            positive part e_co. One-vs-all calls (w = e_co) are the same in both modes.
         seed: seeds the references and the a_k; per-sample draws depend only on (seed, sample index).
         batch_size: model evaluations per traced call, as for :func:`integrated_gradients`.
-    Returns the attributions and, as extras, the mean reference of each sample (shown as its baseline).
+    Returns the (N, H, W, C) attributions, in units of S, and, as extras, the mean reference of each sample
+    (shown as its baseline), the mean S over its references and the explained weights.
+    Raises:
+        InputError: an unknown ``alpha`` or ``one_vs_one``.
     """
     import tensorflow as tf
 
     if alpha not in ("shared", "per_sample"):
         raise InputError(f"alpha: expected 'shared' or 'per_sample', got {alpha!r}")
+    if one_vs_one not in ONE_VS_ONE:
+        raise InputError(f"one_vs_one: expected one of {ONE_VS_ONE}, got {one_vs_one!r}")
+    if one_vs_one == "reference" and getattr(score_fn, "_log_probability_delta", False):
+        raise InputError("one_vs_one: 'reference' explains S_co alone, but this model's logits cannot be reached "
+                         "(only log-probabilities, exact for deltas); use score='probability' or a logits model")
+    if one_vs_one == "reference":  # e_co - e_ct -> e_co: the harness explains S_co (ganmex.md §3.3 step 4)
+        weights = np.maximum(np.asarray(weights, np.float32), 0.0)
     from .. import rng
 
     m = int(steps)
@@ -155,4 +183,5 @@ def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, a
                                                        strategy=strategy, progress=progress,
                                                        desc="expected_gradients", jit_compile=score_fn.jit_compile)
     return MethodResult(attributions, {"baselines": mean_refs, "baseline_scores": base_scores, "steps": m,
-                                       "alpha": alpha, "seed": seed, "reference_index": ref_index})
+                                       "alpha": alpha, "one_vs_one": one_vs_one, "seed": seed,
+                                       "reference_index": ref_index, "explained_weights": np.asarray(weights)})

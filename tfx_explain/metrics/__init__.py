@@ -33,10 +33,10 @@ from .localization import edge_center_localization, edge_center_masks, inverse_l
 from .perturbation import aopc, aopc_all, deletion, insertion, perturbation_curve, score_curve
 from .roar import default_pairs, pair_partners, remove_features, roar
 from .sanity import SanityResult, cascading_randomization, plot_cascades, randomize_layer
-from .sparsity import gini, sparsity
+from .sparsity import PAPER_EPS, gini, sparsity
 
 __all__ = ["baseline_quality", "counterfactual", "localization_boxes", "robustness", "MetricResult", "summarize", "perturbation_curve", "aopc", "aopc_all", "deletion", "insertion",
-           "score_curve", "fillers", "get_filler", "gini",
+           "score_curve", "fillers", "get_filler", "gini", "PAPER_EPS",
            "sparsity", "faithfulness", "monotonicity", "single_feature_deltas", "inverse_localization",
            "edge_center_localization", "edge_center_masks", "roar", "pair_partners", "default_pairs",
            "remove_features", "cascading_randomization", "SanityResult", "plot_cascades", "randomize_layer",
