@@ -19,6 +19,10 @@ def positive_int(value, name, allow_none=False):
     return int(value)
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def option_types(options, defaults, name):
     """Check each of ``options`` against the type of its default: an int option takes an int, a float option
     a number, a bool option a bool. Options whose default is None, a string or a sequence are not checked here."""
@@ -27,9 +31,9 @@ def option_types(options, defaults, name):
         if isinstance(default, bool):
             ok = isinstance(value, bool)
             kind = "true or false"
-        elif isinstance(default, numbers.Integral):
-            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            kind = "an integer"
+        elif isinstance(default, numbers.Integral):  # (window and stride also take one integer per axis)
+            ok = _is_int(value) or (isinstance(value, (tuple, list)) and len(value) > 0 and all(map(_is_int, value)))
+            kind = "an integer (or a tuple of integers)"
         elif isinstance(default, numbers.Real):
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
             kind = "a number"

@@ -19,6 +19,7 @@ from .explanation import Explanation
 from .models import introspect
 from .precision import check_precision
 from .errors import ExactnessWarning
+from .models.introspect import check_input_shape as _check_input_shape  # noqa: F401  - re-exported
 from .targets import (_as_class_array, class_weights, explained_scores, predict_scores, resolve_classes,
                       score_function)
 
@@ -85,7 +86,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     introspect.check_model(model)
     raw = x.numpy() if hasattr(x, "numpy") else x
     x = as_images(raw, "x")
-    _check_input_shape(model, x)
+    introspect.check_input_shape(model, x)
     _check_classes_early(model, original_class, target_class, len(x))
     if spec.baseline != "none":
         baselines_mod.check_spec(baseline, x.shape, data)
@@ -179,18 +180,6 @@ def _check_method(method, options):
         if isinstance(options[key], int):
             positive_int(options[key], f"method_options: {key}")
     return spec, options
-
-
-def _check_input_shape(model, x):
-    expected = introspect.input_shape(model)
-    if expected is None:
-        return
-    if len(expected) != 3:
-        raise InputError(f"model: expected an image model with (H, W, C) inputs, its input shape is {expected}")
-    for got, want, axis in zip(x.shape[1:], expected, ("height", "width", "channels")):
-        if want is not None and got != want:
-            raise InputError(f"x: expected images of shape (N, {', '.join(str(e) for e in expected)}) for this "
-                             f"model, got {x.shape} (the {axis} differs)")
 
 
 def _check_classes_early(model, original_class, target_class, n):

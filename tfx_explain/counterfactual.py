@@ -99,7 +99,7 @@ def _images_and_labels(data):
 
 
 def _check_common(classifier, images, steps, value_range):
-    from .api import _check_input_shape
+    from .models.introspect import check_input_shape as _check_input_shape
     from .models import introspect
 
     introspect.check_model(classifier, "classifier")

@@ -59,7 +59,7 @@ def dataset(name, split="train", image_size=None, data_dir=None, download=True):
         except ModuleNotFoundError as err:  # tensorflow-datasets' builders import modules it does not require
             raise DataNotFoundError(
                 f"dataset: tensorflow-datasets cannot build {name!r} because the module {err.name!r} is missing; "
-                'install what its builders need: pip install "tfx_explain[tfds]"') from err
+                f"install it (pip install {err.name.replace('_', '-')}, or pip install \"tfx_explain[tfds]\")") from err
         except Exception as err:  # TFDS raises many types (network, missing builder, not prepared)
             where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
             how = ("It needs network access or a prepared data_dir" if download else

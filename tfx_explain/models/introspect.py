@@ -47,6 +47,21 @@ def input_shape(model):
     return tuple(shape[1:]) if shape is not None else None
 
 
+def check_input_shape(model, x):
+    """Raise InputError unless images ``x`` (N, H, W, C) fit the model's (H, W, C) input (None: any size)."""
+    from ..errors import InputError
+
+    expected = input_shape(model)
+    if expected is None:
+        return
+    if len(expected) != 3:
+        raise InputError(f"model: expected an image model with (H, W, C) inputs, its input shape is {expected}")
+    for got, want, axis in zip(x.shape[1:], expected, ("height", "width", "channels")):
+        if want is not None and got != want:
+            raise InputError(f"x: expected images of shape (N, {', '.join(str(e) for e in expected)}) for this "
+                             f"model, got {x.shape} (the {axis} differs)")
+
+
 def _activation_name(layer):
     act = getattr(layer, "activation", None)
     return getattr(act, "__name__", None)
