@@ -28,7 +28,9 @@ def _relative_residual(e):
 
 @pytest.mark.parametrize("name", list(zoo.ARCHITECTURES))
 def test_deeplift_and_native_deepshap_sum_to_delta_on_the_zoo(name):
-    model = zoo.build(name)
+    # Untrained ConvNeXtTiny rounds to ~1e-3 of the delta in float32 (its blocks add 1e-6-scaled updates to
+    # large features); in float64 its residual is ~0 (scripts/model_zoo_table.py), so it is tested there.
+    model = zoo.build(name, dtype="float64" if name == "convnexttiny" else None)
     x, b = _pair(model.input_shape[1:])
     refs = np.concatenate([b, _pair(model.input_shape[1:], seed=2)[1]])  # 2 references per input for DeepSHAP
     with warnings.catch_warnings():

@@ -24,7 +24,7 @@ ARCHITECTURES = {
 }
 
 
-def build(name, size=None, classes=5, seed=0, head="softmax"):
+def build(name, size=None, classes=5, seed=0, head="softmax", dtype=None):
     """A keras.applications backbone with a biased head, batch-norm statistics set from one input batch.
 
     Args:
@@ -33,11 +33,20 @@ def build(name, size=None, classes=5, seed=0, head="softmax"):
         classes: K.
         seed: seeds the weights, the statistics batch and the head.
         head: ``"softmax"`` (Dense(K) then a separate Softmax layer) or ``"logits"`` (Dense(K) alone).
+        dtype: build the model in this float type (e.g. ``"float64"``, to tell float32 rounding from a rule's
+            error); default Keras' ``floatx``.
     Returns:
         A functional ``keras.Model`` from (size, size, 3) images in [0, 1] to (N, K) scores.
     """
     import keras
 
+    if dtype is not None:
+        previous = keras.config.floatx()
+        keras.config.set_floatx(dtype)
+        try:
+            return build(name, size, classes, seed, head)
+        finally:
+            keras.config.set_floatx(previous)
     ctor, default_size, pool = ARCHITECTURES[name]
     size = size or default_size
     keras.utils.set_random_seed(seed)
