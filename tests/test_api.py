@@ -30,8 +30,11 @@ def _functional(weights):
     return model
 
 
-def _subclassed(weights):
+def _subclassed(weights, head=None):
+    """A subclassed CNN; ``head(z)`` maps its logits to its output (default: keras.ops.softmax)."""
     import keras
+
+    head = head or keras.ops.softmax
 
     class Net(keras.Model):
         def __init__(self):
@@ -41,7 +44,7 @@ def _subclassed(weights):
             self.dense = keras.layers.Dense(3)
 
         def call(self, x, training=False):
-            return keras.ops.softmax(self.dense(self.flat(self.conv(x))))
+            return head(self.dense(self.flat(self.conv(x))))
 
     model = Net()
     model(np.zeros((1, 6, 6, 1), np.float32))
@@ -93,21 +96,11 @@ def _hand_softmax(weights):
     """Softmax written as exp(z) / sum(exp(z)): no Softmax op in the graph for the head finder to see."""
     import keras
 
-    class Net(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.conv = keras.layers.Conv2D(4, 3, activation="relu")
-            self.flat = keras.layers.Flatten()
-            self.dense = keras.layers.Dense(3)
+    def by_hand(z):
+        e = keras.ops.exp(z)
+        return e / keras.ops.sum(e, axis=-1, keepdims=True)
 
-        def call(self, x, training=False):
-            e = keras.ops.exp(self.dense(self.flat(self.conv(x))))
-            return e / keras.ops.sum(e, axis=-1, keepdims=True)
-
-    model = Net()
-    model(np.zeros((1, 6, 6, 1), np.float32))
-    model.set_weights(weights)
-    return model
+    return _subclassed(weights, by_hand)
 
 
 def test_a_softmax_hidden_from_the_graph_is_said_and_one_vs_one_logits_use_log_probabilities():

@@ -98,7 +98,7 @@ def _delta_model(score_model, w):
     head = keras.layers.Dense(1, use_bias=False, trainable=False)
     out = head(score_model(inputs))
     head.set_weights([np.asarray(w, np.float32).reshape(-1, 1)])
-    return keras.Model(inputs, out)
+    return keras.Model([inputs], out)  # shap calls its model with a list of inputs: built the same way, no warning
 
 
 def _groups(x, weights, baselines, background_size, seed):
