@@ -242,3 +242,21 @@ def test_native_deepshap_equals_shap_on_relu_maxpool_dense_logits():
                             original_class=0, target_class=1)
     values = np.asarray(shap.DeepExplainer(model, background).shap_values(x, check_additivity=False))
     np.testing.assert_allclose(ours.attributions, values[..., 0] - values[..., 1], atol=1e-5)
+
+
+def test_attention_products_and_softmax_sum_to_delta():
+    """Multi-head attention: query-key and weight-value products of two input-dependent tensors (the
+    bilinear rule) and a softmax over keys of any rank (the path rule)."""
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(12)
+    inputs = keras.Input((8, 8, 3))
+    h = L.Reshape((16, 12))(L.Conv2D(12, 2, strides=2)(inputs))
+    h = L.LayerNormalization()(h + L.MultiHeadAttention(num_heads=2, key_dim=4)(h, h))
+    model = keras.Model(inputs, L.Dense(3, bias_initializer="random_normal")(L.Flatten()(h)))
+    x, b = _pair((8, 8, 3), n=3)
+    for score in ("logit", "probability"):
+        e = tx.explain_keras(model, x, method="deeplift", baseline=b, score=score, original_class=0,
+                             target_class=1, strict=True)
+        assert _relative_residual(e) < 1e-4

@@ -19,6 +19,8 @@ Every op between the input and the explained score is one of:
     the two-player Shapley split φ_a = ½[f(a, b₀) − f(a₀, b₀) + f(a, b) − f(a₀, b)] and symmetrically for b,
     so φ_a + φ_b = Δy; for Mul this is the multipliers (b + b₀)/2 and (a + a₀)/2 (squeeze-and-excitation
     gates, swish written as x·σ(x)). An operand that does not depend on the input makes it a Rescale rule;
+  - ``bilinear``: products linear in each operand (Einsum, batched matmul: attention) when both depend on the
+    input: Δf = f(Δa, b̄) + f(ā, Δb), the ordinary gradients with the other operand at its midpoint;
   - ``max``: max pooling and reduce-max split Δmax exactly between the input's and the reference's argmax:
     with c = max(y, y₀), the input's argmax gets c − y₀ and the reference's argmax gets y − c (the same
     split as shap's DeepExplainer); reduce-min is its mirror;
@@ -105,8 +107,12 @@ BINARY_OPS = ("Mul", "RealDiv", "Div", "DivNoNan", "Maximum", "Minimum", "Square
 #: Binary ops linear in operand i when the other operand does not depend on the input.
 _LINEAR_OPERANDS = {"Mul": (0, 1), "RealDiv": (0,), "Div": (0,), "DivNoNan": (0,)}
 
+#: Products that are linear in each operand (attention's query-key and weight-value products).
+BILINEAR_OPS = ("Einsum", "BatchMatMulV2", "BatchMatMulV3")
+
 #: op type -> rule kind. The single table every DeepLIFT computation and the traced-path check read.
 RULES = {**{t: "rescale" for t in UNARY_OPS}, **{t: "shapley2" for t in BINARY_OPS},
+         **{t: "bilinear" for t in BILINEAR_OPS},
          "MaxPool": "max", "MaxPoolV2": "max", "Max": "max", "Min": "max",
          "Softmax": "softmax", "LogSoftmax": "softmax", "StopGradient": "pass"}
 
@@ -317,6 +323,46 @@ def _reduce_router(op, u, g):
     return hit * tf.reshape(g, tf.shape(y))
 
 
+def _bilinear_function(op):
+    import tensorflow as tf
+
+    if op.type == "Einsum":
+        equation = op.get_attr("equation").decode()
+        return lambda a, b: tf.einsum(equation, a, b)
+    adj_x, adj_y = op.get_attr("adj_x"), op.get_attr("adj_y")
+    return lambda a, b: tf.linalg.matmul(a, b, adjoint_a=adj_x, adjoint_b=adj_y)
+
+
+def bilinear_gradient(op, grad):
+    """Shapley split of a product f(a, b) linear in each operand (Einsum, batched matmul).
+
+    Δf = f(Δa, b̄) + f(ā, Δb) with ā, b̄ the midpoints of input and reference, so the multipliers are the
+    ordinary gradients with the other operand held at its midpoint; with one input-dependent operand, the
+    ordinary gradient (the product is linear in it).
+    """
+    import tensorflow as tf
+
+    f = _bilinear_function(op)
+    a, b = op.inputs[0], op.inputs[1]
+    dep = (_depends(a), _depends(b))
+    if not (dep[0] and dep[1]):
+        own, other = (a, b) if dep[0] else (b, a)
+        with tf.GradientTape() as tape:
+            tape.watch(own)
+            y = f(own, other) if dep[0] else f(other, own)
+        g = tape.gradient(y, own, output_gradients=grad)
+        return (g, None) if dep[0] else (None, g)
+    (a_x, a_b), (b_x, b_b) = _halves(a), _halves(b)
+    g_x, _ = _halves(grad)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([a_x, b_x])
+        y_a = f(a_x, (b_x + b_b) / 2)
+        y_b = f((a_x + a_b) / 2, b_x)
+    m_a = tape.gradient(y_a, a_x, output_gradients=g_x)
+    m_b = tape.gradient(y_b, b_x, output_gradients=g_x)
+    return _first_half_only(m_a), _first_half_only(m_b)
+
+
 def pass_gradient(op, grad):
     """StopGradient: DeepLIFT explains the computed function, so the multiplier passes through."""
     return grad
@@ -340,7 +386,8 @@ def softmax_path_gradient(op, grad, nodes=128):
     alphas = tf.constant((t + 1) / 2, z_x.dtype)
     coefs = tf.constant(c / 2, z_x.dtype)
     dz = z_x - z_b
-    p = tf.nn.softmax(z_b[None] + alphas[:, None, None] * dz[None], axis=-1)  # (nodes, N, K)
+    along = tf.reshape(alphas, [-1] + [1] * dz.shape.rank)  # (nodes, 1, ..., 1): any rank, e.g. attention maps
+    p = tf.nn.softmax(z_b[None] + along * dz[None], axis=-1)  # (nodes, N, ..., K)
     if op.type == "LogSoftmax":
         jtg = g[None] - p * tf.reduce_sum(g, axis=-1, keepdims=True)[None]
     else:
@@ -352,7 +399,8 @@ def softmax_path_gradient(op, grad, nodes=128):
     return _first_half_only(m)
 
 
-_GRADIENTS = {"rescale": rescale_gradient, "shapley2": shapley2_gradient, "max": max_gradient,
+_GRADIENTS = {"rescale": rescale_gradient, "shapley2": shapley2_gradient, "bilinear": bilinear_gradient,
+              "max": max_gradient,
               "softmax": softmax_path_gradient, "pass": pass_gradient}
 
 
