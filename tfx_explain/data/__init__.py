@@ -22,7 +22,7 @@ from ._common import as_images, as_labels, check_image_size, check_split
 BUILTIN = ("digits", "fashion_mnist")
 PREFIXES = ("colored_", "composite_", "tfds:")
 
-__all__ = ["load", "load_dataset", "class_names", "available", "resolve", "as_images", "as_labels"]
+__all__ = ["load", "load_dataset", "class_names", "available", "resolve", "as_images", "as_labels", "channels"]
 
 
 def _check_name(name):
@@ -51,6 +51,20 @@ def _is_tfds_name(name):
     except ImportError:
         return False
     return name.split("/")[0].split(":")[0] in set(tfds.list_builders(with_community_datasets=False))
+
+
+def channels(name):
+    """The channel count of dataset ``name`` without loading it, or None when it cannot be told cheaply.
+
+    Known without any work: ``digits`` and ``fashion_mnist`` (1), ``colored_*`` and ``composite_*`` (3).
+    Other (TFDS) names return None: their images are checked after loading, as before. Lets callers
+    refuse a channel mismatch before the seconds a load takes (issue 14).
+    """
+    if not isinstance(name, str):
+        return None
+    if name.startswith(("colored_", "composite_")):
+        return 3
+    return 1 if name in BUILTIN else None
 
 
 def load(name, split="train", *, image_size=None, data_dir=None, download=False, with_masks=False, **options):

@@ -51,6 +51,9 @@ def dataset(name, split="train", image_size=None, data_dir=None, download=True):
 
     tfds = _import_tfds()
     check_split(split)
+    # TFDS reads TFDS_DATA_DIR once, when it is imported; read it per call so that a later setting (the CLI's
+    # --data-dir, after something imported TFDS in this process) is honoured.
+    data_dir = data_dir or os.environ.get("TFDS_DATA_DIR")
     size = check_image_size(image_size) if image_size is not None else None
     parts = []
     for tfds_split, constant_label in _split_sources(name, split):
@@ -98,7 +101,7 @@ def class_names(name, data_dir=None):
         return (a or "A", b or "B")
     tfds = _import_tfds()
     try:
-        info = tfds.builder(name, data_dir=data_dir).info
+        info = tfds.builder(name, data_dir=data_dir or os.environ.get("TFDS_DATA_DIR")).info
         return tuple(info.features["label"].names)
     except Exception:
         return None
