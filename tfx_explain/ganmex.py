@@ -184,7 +184,10 @@ def _check_channels(data, probe_shape):
     """A dataset name whose channel count is known cheaply must match the classifier's, before it loads."""
     if not isinstance(data, str) or probe_shape is None or probe_shape[-1] is None:
         return
-    data_mod._check_name(data)
+    try:
+        data_mod._check_name(data)
+    except InputError as err:  # data.load's argument is "name"; here it is "data"
+        raise InputError(f"data: {str(err).partition(': ')[2]}") from None
     have = data_mod.channels(data)
     if have is not None and have != probe_shape[-1]:
         raise InputError(f"data: the classifier takes {probe_shape[-1]}-channel images of shape "

@@ -146,7 +146,7 @@ API = [
     (1, "explain_keras", {"x": "channels_first"}, "x"),
     (3, "ganmex.train", {"steps": -1}, "steps"),
     (3, "ganmex.train", {"data": "colored_digits"}, "data"),  # 3 vs 1 channel, refused before loading
-    (3, "ganmex.train", {"data": "nope"}, "name"),
+    (3, "ganmex.train", {"data": "nope"}, "data"),
     (2, "explain_dataset", {"limit": 0}, "limit"),
     (2, "explain_dataset", {"image_size": -28}, "image_size"),
 ]
