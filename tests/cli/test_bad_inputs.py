@@ -296,10 +296,11 @@ def test_ctrl_c_real_signal(files, tmp_path):
     assert len(lines) == 1 and "resumes" in lines[0], err[-2000:]
 
 
-@pytest.mark.parametrize("dataset", ["colored_digits", "composite_digits"])
+@pytest.mark.parametrize("dataset", ["colored_digits", "composite_digits", "cifar10"])
 def test_train_ganmex_refuses_a_channel_mismatch_before_loading_the_dataset(dataset, files, tmp_path, monkeypatch,
                                                                            capsys):
-    """3-channel data for a 1-channel classifier: one line naming --dataset, and the dataset is never loaded."""
+    """3-channel data for a 1-channel classifier (cifar10: from TFDS metadata, nothing prepared): one line naming
+    --dataset, and the dataset is never loaded."""
     from tfx_explain import cli, data
 
     def no_load(*args, **kwargs):

@@ -186,10 +186,14 @@ def test_cli_data_dir_reads_a_prepared_tfds_dataset(tfds_data_dir, tmp_path, mon
     np.testing.assert_array_equal(run["rows"]["original_class"], predicted)
 
 
-def test_channels_are_told_without_loading_and_match_the_loaded_images():
+def test_channels_are_told_without_loading_and_match_the_loaded_images(tfds_data_dir):
+    data_dir = str(tfds_data_dir[0])
     for name in ("digits", "colored_digits", "composite_digits"):
         assert data.channels(name) == data.load(name, "test")[0].shape[-1]
-    assert data.channels("mnist") is None  # a TFDS name: checked after loading
+    assert data.channels("tfds:tiny_digits", data_dir) == data.load("tfds:tiny_digits", "test",
+                                                                     data_dir=data_dir)[0].shape[-1] == 1
+    assert (data.channels("mnist"), data.channels("cifar10")) == (1, 3)  # builder metadata: nothing prepared
+    assert data.channels("tfds:no_such_builder") is None
 
 
 def test_arrays_and_datasets_pass_through():

@@ -94,6 +94,16 @@ def load(name, split="train", image_size=None, data_dir=None, download=True):
     return np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
 
 
+def channels(name, data_dir=None):
+    """The image channel count from the builder's metadata (no download, no data read), or None."""
+    tfds = _import_tfds()
+    try:
+        shape = tfds.builder(name, data_dir=data_dir or os.environ.get("TFDS_DATA_DIR")).info.features["image"].shape
+        return int(shape[-1]) if shape and shape[-1] is not None else None
+    except Exception:  # noqa: BLE001 - an unknown or odd builder: the images are checked after loading
+        return None
+
+
 def class_names(name, data_dir=None):
     if name.startswith("cycle_gan"):
         pair = name.split("/")[1] if "/" in name else "apple2orange"
