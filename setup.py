@@ -34,7 +34,7 @@ setup(
     include_package_data=True,
     install_requires=_requirements(),
     extras_require={
-        # the TFDS path is tested (offline, with mock data), so the test extra brings the tfds extra
+        # the TFDS path is tested offline (mock data, and a data_dir prepared by a real builder), so the test extra brings the tfds extra
         # setuptools and wheel: tests/test_packaging.py builds the wheel without build isolation (no network)
         # xplique (the IG parity test) pins tensorflow[and-cuda]<=2.20, so the README's test command installs it
         # with --no-deps; these are the modules its import needs

@@ -3,6 +3,10 @@
     PYTHONPATH=<checkout> python scripts/bad_input_table.py --label after  > after.tsv
     PYTHONPATH=<old checkout> python scripts/bad_input_table.py --label before > before.tsv
     python scripts/bad_input_table.py --merge before.tsv after.tsv   # Markdown: input | before | after
+    PYTHONPATH=<old checkout> python scripts/bad_input_table.py --label before --skip-known before.tsv >> before.tsv
+
+``--skip-known`` runs only the rows not yet in a TSV (rows added to the table later); ``--merge`` matches rows
+by surface and input, and marks a row missing from BEFORE as "not run".
 
 Each row runs in this one process (CLI rows through ``cli.main``); a row still running after --timeout
 seconds is stopped with SIGALRM and reported as such. Ctrl-C rows get a KeyboardInterrupt 2 s in.
@@ -130,8 +134,12 @@ def api_outcome(row, tmp):
     return word, message[:120]
 
 
-def run(label, timeout):
+def run(label, timeout, skip_known=None):
     from tests.cli.bad_inputs import API, CLI
+
+    known = set()
+    if skip_known:
+        known = {tuple(ln.split("\t")[:3:2]) for ln in Path(skip_known).read_text().splitlines()[1:]}
 
     tmp = tempfile.mkdtemp(prefix="bad_inputs_")
     files = _files(Path(tmp))
@@ -139,14 +147,17 @@ def run(label, timeout):
     cwd.mkdir()
     os.chdir(cwd)
     files["CWD"] = str(cwd)
-    print(f"surface\tkind\tinput\t{label}\tmessage")
+    if not skip_known:
+        print(f"surface\tkind\tinput\t{label}\tmessage")
     for row in CLI:
-        word, msg = cli_outcome(row, files, timeout)
-        print(f"CLI\t{row[0]}\t{_display(row[1])}\t{word}\t{msg}", flush=True)
+        if ("CLI", _display(row[1])) not in known:
+            word, msg = cli_outcome(row, files, timeout)
+            print(f"CLI\t{row[0]}\t{_display(row[1])}\t{word}\t{msg}", flush=True)
     for row in API:
-        word, msg = api_outcome(row, tmp)
-        print(f"API\t{row[0]}\t{row[1]}({', '.join(f'{k}={v!r}' for k, v in row[2].items())})\t{word}\t{msg}",
-              flush=True)
+        call = f"{row[1]}({', '.join(f'{k}={v!r}' for k, v in row[2].items())})"
+        if ("API", call) not in known:
+            word, msg = api_outcome(row, tmp)
+            print(f"API\t{row[0]}\t{call}\t{word}\t{msg}", flush=True)
 
 
 def _display(line):
@@ -173,11 +184,12 @@ def _files(base):
 
 
 def merge(before, after):
-    rows_b = [ln.split("\t") for ln in Path(before).read_text().splitlines()][1:]
+    rows_b = {(b[0], b[2]): b for b in (ln.split("\t") for ln in Path(before).read_text().splitlines()[1:])}
     rows_a = [ln.split("\t") for ln in Path(after).read_text().splitlines()][1:]
     print("| # | surface | kind | input | before (bc3bba8) | after |")
     print("|---|---|---|---|---|---|")
-    for i, (b, a) in enumerate(zip(rows_b, rows_a), 1):
+    for i, a in enumerate(rows_a, 1):
+        b = rows_b.get((a[0], a[2]), [""] * 3 + ["not run on bc3bba8"])
         print(f"| {i} | {a[0]} | {a[1]} | `{a[2]}` | {b[3]} | {a[3]} |")
 
 
@@ -186,8 +198,9 @@ if __name__ == "__main__":
     parser.add_argument("--label", default="outcome")
     parser.add_argument("--timeout", type=int, default=30)
     parser.add_argument("--merge", nargs=2, metavar=("BEFORE", "AFTER"))
+    parser.add_argument("--skip-known", metavar="TSV", help="run only the rows missing from this TSV (no header)")
     args = parser.parse_args()
     if args.merge:
         merge(*args.merge)
     else:
-        run(args.label, args.timeout)
+        run(args.label, args.timeout, args.skip_known)

@@ -180,6 +180,20 @@ def _classifier_logits(classifier, probe):
     return lambda x: classifier(x, training=False)
 
 
+def _check_channels(data, probe_shape):
+    """A dataset name whose channel count is known cheaply must match the classifier's, before it loads."""
+    if not isinstance(data, str) or probe_shape is None or probe_shape[-1] is None:
+        return
+    try:
+        data_mod._check_name(data)
+    except InputError as err:  # data.load's argument is "name"; here it is "data"
+        raise InputError(f"data: {str(err).partition(': ')[2]}") from None
+    have = data_mod.channels(data)
+    if have is not None and have != probe_shape[-1]:
+        raise InputError(f"data: the classifier takes {probe_shape[-1]}-channel images of shape "
+                         f"{tuple(probe_shape)}, dataset {data!r} has {have} channels")
+
+
 def _training_arrays(data, num_classes):
     resolved = data_mod.resolve(data, "train")
     if not isinstance(resolved, tuple):  # a tf.data.Dataset of (image, label)
@@ -250,6 +264,7 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     num_classes = introspect_classes(classifier)
     if num_classes is None and probe_shape is not None and None not in probe_shape:
         num_classes = introspect.probe_outputs(classifier, np.zeros((1,) + probe_shape, np.float32)).shape[1]
+    _check_channels(data, probe_shape)
     images, labels = _training_arrays(data, num_classes)
     if probe_shape is not None and any(w is not None and w != g for w, g in zip(probe_shape, images.shape[1:])):
         raise InputError(f"data: the classifier takes images of shape {tuple(probe_shape)}, the data's are "

@@ -87,6 +87,23 @@ CLI = [
     # environment
     (0, "KERAS_BACKEND=jax explain --model {M} --dataset digits --limit 4 --out {D}/run", 2),
     (0, "KERAS_BACKEND=torch train-classifier --epochs 1 --out {D}/clf", 2),
+    # more of the same kinds, kept back to check that each kind is fixed as a whole
+    (3, "train-ganmex --model {M} --preset cpu --steps 1 --dataset composite_digits --out {D}/g", 2),  # 3 vs 1
+    (3, "train-ganmex --model {M} --preset cpu --steps 1 --dataset colored_nope --out {D}/g", 2),
+    (1, "train-ganmex --model {M} --preset nope --steps 1 --out {D}/g", 2),
+    (1, "baselines --model {D}/corrupt.keras --kind zero --limit 5 --out {D}/b", 2),
+    (2, "baselines --model {M} --kind zero --limit 0 --out {D}/b", 2),
+    (1, "baselines --model {M} --kind zero --split nope --limit 5 --out {D}/b", 2),
+    (2, "evaluate --model {M} --n -1 --out {D}/ev", 2),
+    (1, "evaluate --model {M} --n 2 --out {RO}/ev", 2),
+    (2, "train-classifier --epochs -1 --out {D}/clf", 2),
+    (1, "train-classifier --dataset colored_nope --epochs 1 --out {D}/clf", 2),
+    (2, "train-exaggeration --model {M} --steps 0 --target-class 1 --out {D}/e", 2),
+    (2, "explain --model {M} --dataset digits --limit 4 --set steps=-4 --out {D}/run", 2),
+    (1, "explain --model {M} --dataset digits --limit 4 --method occlusion --set window=abc --out {D}/run", 2),
+    (1, "explain --model {M} --dataset composite_nope --limit 2 --out {D}/run", 2),
+    (4, "explain --model {M} --dataset digits --data-dir {D}/nowhere --limit 4 --out {D}/run", 2),
+    (1, "demo --steps 1 --out {M}", 2),  # --out is a file
     # Ctrl-C
     ("interrupt", "explain --model {M} --dataset digits --set steps=400 --out {D}/run_i", 130, "resumes"),
     ("interrupt", "train-classifier --epochs 30 --out {D}/clf_i", 130, "starts over"),
@@ -123,4 +140,13 @@ API = [
     (2, "explain_dataset", {"limit": -3}, "limit"),
     (2, "explain_dataset", {"image_size": 0}, "image_size"),
     (2, "explain_dataset", {"out_dir": "not_a_run"}, "out_dir"),
+    # more of the same kinds, kept back to check that each kind is fixed as a whole
+    (2, "explain_keras", {"batch_size": 1.5}, "batch_size"),
+    (1, "explain_keras", {"target_class": "foo"}, "target_class"),
+    (1, "explain_keras", {"x": "channels_first"}, "x"),
+    (3, "ganmex.train", {"steps": -1}, "steps"),
+    (3, "ganmex.train", {"data": "colored_digits"}, "data"),  # 3 vs 1 channel, refused before loading
+    (3, "ganmex.train", {"data": "nope"}, "data"),
+    (2, "explain_dataset", {"limit": 0}, "limit"),
+    (2, "explain_dataset", {"image_size": -28}, "image_size"),
 ]

@@ -132,13 +132,15 @@ def _api_call(name, kwargs, model, tmp_path):
     kwargs = dict(kwargs)
     x, _ = tx.data.load("digits", "test")
     images = {"empty": np.zeros((0, 28, 28, 1), np.float32), "nan": np.full((2, 28, 28, 1), np.nan, np.float32),
-              "small": np.zeros((2, 14, 14, 1), np.float32), "rank2": np.zeros((28, 28), np.float32)}
+              "small": np.zeros((2, 14, 14, 1), np.float32), "rank2": np.zeros((28, 28), np.float32),
+              "channels_first": np.zeros((2, 1, 28, 28), np.float32)}
     if name == "explain_keras":
         xs = images[kwargs.pop("x")] if "x" in kwargs else x[:2]
         kwargs.setdefault("steps", 4) if kwargs.get("method", "integrated_gradients") == "integrated_gradients" else None
         return tx.explain_keras(model, xs, progress=False, **kwargs)
     if name == "ganmex.train":
-        data = (images["small"], np.array([0, 1])) if kwargs.pop("data", None) == "small" else "digits"
+        data = kwargs.pop("data", "digits")
+        data = (images["small"], np.array([0, 1])) if data == "small" else data
         return ganmex.train(model, data, steps=kwargs.pop("steps", 1), preset="cpu", out_dir=tmp_path / "g",
                             verbose=0, **kwargs)
     if name == "Explanation.load":
@@ -292,3 +294,23 @@ def test_ctrl_c_real_signal(files, tmp_path):
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     assert len(lines) == 1 and "resumes" in lines[0], err[-2000:]
+
+
+@pytest.mark.parametrize("dataset", ["colored_digits", "composite_digits", "cifar10"])
+def test_train_ganmex_refuses_a_channel_mismatch_before_loading_the_dataset(dataset, files, tmp_path, monkeypatch,
+                                                                           capsys):
+    """3-channel data for a 1-channel classifier (cifar10: from TFDS metadata, nothing prepared): one line naming
+    --dataset, and the dataset is never loaded."""
+    from tfx_explain import cli, data
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the dataset was loaded before the channel check")
+
+    monkeypatch.setattr(data, "load", no_load)
+    monkeypatch.setattr(data, "resolve", no_load)
+    out = tmp_path / "g"
+    status = cli.main(["train-ganmex", "--model", files["M"], "--preset", "cpu", "--steps", "1",
+                       "--dataset", dataset, "--out", str(out)])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == 2 and not out.exists()
+    assert "--dataset: the classifier takes 1-channel images" in last and f"{dataset!r} has 3 channels" in last

@@ -132,6 +132,70 @@ def test_tfds_path_offline_with_mock_data():
         assert tuple(first[0].shape) == (5, 28, 28, 1)
 
 
+@pytest.fixture(scope="module")
+def tfds_data_dir(tmp_path_factory):
+    """A real TFDS data_dir prepared offline by a real builder (store_as_tfds_dataset, TFDS's TfDataBuilder):
+    train 12 and test 6 random 28x28x1 uint8 images with labels; returns (data_dir, {split: (x, y)})."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    arrays = {s: (rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, n))
+              for s, n in (("train", 12), ("test", 6))}
+    data_dir = tmp_path_factory.mktemp("tfds")
+    features = tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(28, 28, 1)),
+                                           "label": tfds.features.ClassLabel(num_classes=10)})
+    splits = {s: tf.data.Dataset.from_tensor_slices({"image": x, "label": y}) for s, (x, y) in arrays.items()}
+    tfds.dataset_builders.store_as_tfds_dataset(name="tiny_digits", version="1.0.0", features=features,
+                                                split_datasets=splits, data_dir=str(data_dir),
+                                                disable_shuffling=True)
+    return data_dir, arrays
+
+
+def test_tfds_real_builder_path_offline(tfds_data_dir):
+    """data.load reads a prepared data_dir through tfds.load's real builder path (no mock, no network)."""
+    data_dir, arrays = tfds_data_dir
+    for split, (x_raw, y_raw) in arrays.items():
+        x, y = data.load("tfds:tiny_digits", split, data_dir=str(data_dir))
+        assert x.dtype == np.float32 and y.dtype == np.int64
+        np.testing.assert_allclose(x, x_raw / 255.0, atol=1e-6)  # convert_image_dtype: uint8 / 255
+        np.testing.assert_array_equal(y, y_raw)
+
+
+def test_cli_data_dir_reads_a_prepared_tfds_dataset(tfds_data_dir, tmp_path, monkeypatch):
+    """explain --dataset tfds:<name> --data-dir DIR explains the images stored there, in their order."""
+    import keras
+
+    from tfx_explain import cli, scale
+
+    data_dir, arrays = tfds_data_dir
+    monkeypatch.delenv("TFDS_DATA_DIR", raising=False)  # --data-dir sets it for this process
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((28, 28, 1))
+    model = keras.Model(inp, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp)))
+    model.save(tmp_path / "m.keras")
+    out = tmp_path / "run"
+    assert cli.main(["explain", "--model", str(tmp_path / "m.keras"), "--dataset", "tfds:tiny_digits",
+                     "--data-dir", str(data_dir), "--split", "test", "--limit", "4", "--set", "steps=2",
+                     "--out", str(out)]) == 0
+    run = scale.load_run(out)
+    x = arrays["test"][0][:4] / 255.0
+    assert run["attributions"].shape == (4, 28, 28, 1)
+    predicted = model.predict(x, verbose=0).argmax(1)
+    np.testing.assert_array_equal(run["rows"]["label"], arrays["test"][1][:4])
+    np.testing.assert_array_equal(run["rows"]["original_class"], predicted)
+
+
+def test_channels_are_told_without_loading_and_match_the_loaded_images(tfds_data_dir):
+    data_dir = str(tfds_data_dir[0])
+    for name in ("digits", "colored_digits", "composite_digits"):
+        assert data.channels(name) == data.load(name, "test")[0].shape[-1]
+    assert data.channels("tfds:tiny_digits", data_dir) == data.load("tfds:tiny_digits", "test",
+                                                                     data_dir=data_dir)[0].shape[-1] == 1
+    assert (data.channels("mnist"), data.channels("cifar10")) == (1, 3)  # builder metadata: nothing prepared
+    assert data.channels("tfds:no_such_builder") is None
+
+
 def test_arrays_and_datasets_pass_through():
     import tensorflow as tf
 

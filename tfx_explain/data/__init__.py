@@ -15,14 +15,14 @@ pass through unchanged (see :func:`resolve`).
 """
 from __future__ import annotations
 
-from ..errors import InputError
+from ..errors import DataNotFoundError, InputError
 from . import colored, composite, digits, fashion_mnist, tfds_source
 from ._common import as_images, as_labels, check_image_size, check_split
 
 BUILTIN = ("digits", "fashion_mnist")
 PREFIXES = ("colored_", "composite_", "tfds:")
 
-__all__ = ["load", "load_dataset", "class_names", "available", "resolve", "as_images", "as_labels"]
+__all__ = ["load", "load_dataset", "class_names", "available", "resolve", "as_images", "as_labels", "channels"]
 
 
 def _check_name(name):
@@ -51,6 +51,26 @@ def _is_tfds_name(name):
     except ImportError:
         return False
     return name.split("/")[0].split(":")[0] in set(tfds.list_builders(with_community_datasets=False))
+
+
+def channels(name, data_dir=None):
+    """The channel count of dataset ``name`` without loading it, or None when it cannot be told cheaply.
+
+    ``digits`` and ``fashion_mnist``: 1; ``colored_*`` and ``composite_*``: 3; TFDS names: from the
+    builder's metadata (``info.features["image"].shape``; no download, no data read; ``data_dir`` or
+    TFDS_DATA_DIR for a prepared copy), None when TFDS cannot tell. Lets callers refuse a channel
+    mismatch before the seconds a load takes (issue 14).
+    """
+    if not isinstance(name, str):
+        return None
+    if name.startswith(("colored_", "composite_")):
+        return 3
+    if name in BUILTIN:
+        return 1
+    try:
+        return tfds_source.channels(name[len("tfds:"):] if name.startswith("tfds:") else name, data_dir)
+    except DataNotFoundError:  # tensorflow-datasets missing or broken: load() reports it
+        return None
 
 
 def load(name, split="train", *, image_size=None, data_dir=None, download=False, with_masks=False, **options):

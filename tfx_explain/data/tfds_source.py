@@ -51,6 +51,9 @@ def dataset(name, split="train", image_size=None, data_dir=None, download=True):
 
     tfds = _import_tfds()
     check_split(split)
+    # TFDS reads TFDS_DATA_DIR once, when it is imported; read it per call so that a later setting (the CLI's
+    # --data-dir, after something imported TFDS in this process) is honoured.
+    data_dir = data_dir or os.environ.get("TFDS_DATA_DIR")
     size = check_image_size(image_size) if image_size is not None else None
     parts = []
     for tfds_split, constant_label in _split_sources(name, split):
@@ -91,6 +94,16 @@ def load(name, split="train", image_size=None, data_dir=None, download=True):
     return np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
 
 
+def channels(name, data_dir=None):
+    """The image channel count from the builder's metadata (no download, no data read), or None."""
+    tfds = _import_tfds()
+    try:
+        shape = tfds.builder(name, data_dir=data_dir or os.environ.get("TFDS_DATA_DIR")).info.features["image"].shape
+        return int(shape[-1]) if shape and shape[-1] is not None else None
+    except Exception:  # noqa: BLE001 - an unknown or odd builder: the images are checked after loading
+        return None
+
+
 def class_names(name, data_dir=None):
     if name.startswith("cycle_gan"):
         pair = name.split("/")[1] if "/" in name else "apple2orange"
@@ -98,7 +111,7 @@ def class_names(name, data_dir=None):
         return (a or "A", b or "B")
     tfds = _import_tfds()
     try:
-        info = tfds.builder(name, data_dir=data_dir).info
+        info = tfds.builder(name, data_dir=data_dir or os.environ.get("TFDS_DATA_DIR")).info
         return tuple(info.features["label"].names)
     except Exception:
         return None
