@@ -82,3 +82,19 @@ def test_heads_are_found_and_ambiguous_outputs_warned():
     with pytest.warns(UserWarning, match="single output unit"):
         ScoreFunction(_model("logits", 1), probe=x[:1])
     assert ScoreFunction(_model("logits", 1), probe=x[:1], head="logits").head == "logits"  # declared: no guess
+
+
+def test_a_declared_hidden_sigmoid_gives_its_logits_with_a_warning():
+    """A sigmoid the graph does not show (written as 1 / (1 + exp(-z))) is declared; logits come back as
+    log p - log(1 - p), with a warning saying where that loses precision."""
+    import keras
+
+    keras.utils.set_random_seed(22)
+    inputs = keras.Input((8, 8, 1))
+    z = keras.layers.Dense(3, bias_initializer="random_normal")(keras.layers.Flatten()(inputs))
+    twin = keras.Model(inputs, z)
+    hidden = keras.Model(inputs, 1.0 / (1.0 + keras.ops.exp(-z)))
+    x = _x()
+    with pytest.warns(UserWarning, match="sigmoid of this model cannot be seen"):
+        e = tx.explain_keras(hidden, x, method="saliency", original_class=0, score="logit", head="sigmoid")
+    np.testing.assert_allclose(e.input_scores, np.asarray(twin(x))[:, 0], rtol=1e-4, atol=1e-5)

@@ -101,6 +101,10 @@ class ScoreFunction:
             # log p_co - log p_ct = z_co - z_ct exactly, so one-vs-one logit deltas need no bypass.
             warnings.warn("score='logit': the softmax of this model cannot be seen in its graph; using "
                           "log-probabilities, whose one-vs-one deltas equal the logit deltas exactly", stacklevel=3)
+        if kind == "logit" and self.head == "sigmoid" and not self._activation_visible:
+            warnings.warn("score='logit': the sigmoid of this model cannot be seen in its graph; using "
+                          "log p - log(1 - p), which is exact except where p rounds to 0 or 1 in float32 (|z| > ~17)",
+                          stacklevel=3)
 
     def compiled(self, key, build):
         """``tf.function(build())``, traced once per key and reused by later calls on this model.
