@@ -8,7 +8,8 @@ name                       method                                              b
 ``gradient_input``         x * dS/dx                                           none
 ``integrated_gradients``   IG, 200-step right Riemann sum                      one per sample
 ``expected_gradients``     EG, 200 references per sample                       distribution
-``deeplift``               DeepLIFT Rescale, exact summation-to-delta           one per sample
+``deeplift``               DeepLIFT, one rule per op (rules.py); exact where    one per sample
+                           the traced-path check covers every op, else warned
 ``deepshap``               DeepSHAP via shap's DeepExplainer, or native: the    either
                            mean of our DeepLIFT over the references (equal to
                            shap's only on ReLU/MaxPool/Dense logit models)
