@@ -23,6 +23,13 @@ differentiated at the input; it does not sum to delta). Ours are extra columns o
 what they compute (:data:`OUR_VARIANTS`): "EG (S_co−S_ct)" and "DeepLIFT path-rule <baseline>". Table 3
 reports the Gini index twice: G(|A|) ("sparsity") and the probable paper computation G(|A| + 1e-7)
 ("sparsity_eps", :func:`tfx_explain.metrics.gini`, appendix C.3).
+Table 3's AORoarC row (appendix C.2) is its own section, ``--tables roar`` (or ``--roar`` within Table 3):
+5 digit pairs x the paper's columns x ``--roar-fractions``, one retrained binary classifier each, resumable
+per (pair, column, fraction) from ``<out>/<dataset>/roar/`` (rerun the same command after a stop):
+
+    PYTHONPATH=. nice -n 10 python scripts/reproduce_ganmex.py --datasets digits --tables roar --figures "" \
+        --n 50 --epochs 5 --ganmex-steps 1000 --roar-preset cpu --ig-steps 50 --eg-steps 50 --out runs/roar
+
 In Fig. 3 the GAN baseline is regenerated against every randomized classifier with
 ``--sanity-ganmex-steps`` (0 keeps the original generator: the paper's "stand-alone" ablation, Fig. 5A).
 """
@@ -46,7 +53,7 @@ from tfx_explain.metrics.roar import PRESETS as ROAR_PRESETS
 from tfx_explain.metrics.sanity import MEASURES
 from tfx_explain.models import load_model, save_model, train_classifier
 
-SECTIONS = ("table1", "table2", "table3", "fig3", "fig7", "fig9")
+SECTIONS = ("table1", "table2", "table3", "table3_roar", "fig3", "fig7", "fig9")
 METHODS = {"IG": "integrated_gradients", "DeepLIFT": "deeplift", "Occlusion": "occlusion"}
 TABLE3_METRICS = ("aopc_100", "aopc_all", "sparsity", "faithfulness", "monotonicity")
 # Our computations, reported next to the paper's as extra columns: {method: (column label, options)}.
@@ -315,7 +322,11 @@ def _curves(grid, ours=False):
 
 
 def roar_rows(ctx, baselines):
-    """AORoarC per (method, baseline): one-vs-one maps of capped training and test sets, retrained per pair."""
+    """AORoarC per (method, baseline): one-vs-one maps of capped training and test sets, retrained per pair.
+
+    Resumable: each column's maps are saved in ``<out>/roar/maps_<column>.npz`` and each retraining's accuracy
+    in ``<out>/roar/<column>.json`` (:func:`tfx_explain.metrics.roar`'s checkpoint), so a stopped run picks
+    up at the next (pair, column, fraction)."""
     args = ctx.args
     preset = ROAR_PRESETS[args.roar_preset]
     x_tr, y_tr = ctx.train
@@ -325,22 +336,52 @@ def roar_rows(ctx, baselines):
     keep_tr = _cap_per_class(y_tr, cap, args.seed)
     keep_te = _cap_per_class(y_te, max(20, (cap or 100) // 3), args.seed)
     x_tr, y_tr, x_te, y_te = x_tr[keep_tr], y_tr[keep_tr], x_te[keep_te], y_te[keep_te]
+    fractions = tuple(float(f) for f in args.roar_fractions.split(","))
+    folder = ctx.out / "roar"
     rows = []
     for method in list(METHODS.values()) + ["expected_gradients"]:
         for label, baseline in baselines.items():
             if (method == "expected_gradients") != (baseline == "train"):
                 continue
-            maps = []
-            for xs, ys in ((x_tr, y_tr), (x_te, y_te)):
-                exp = explain_keras(ctx.model, xs, method=method, baseline=baseline, original_class=ys,
-                                    target_class=metrics.pair_partners(ys, pairs), data=ctx.train, seed=args.seed,
-                                    **method_options(args).get(method, {}))
-                maps.append(exp.attributions)
+            column = _column(method, label)
+            slug = column.replace(" ", "_")
+            maps = _roar_maps(ctx, method, baseline, pairs, (x_tr, y_tr), (x_te, y_te), folder / f"maps_{slug}.npz")
+            start = time.time()
             result = metrics.roar(x_tr, y_tr, maps[0], x_te, y_te, maps[1], pairs=pairs, preset=args.roar_preset,
-                                  seed=args.seed)
-            rows.append({"metric": "aoroarc", "method": method, "baseline": label, "column": _column(method, label),
-                         "accuracy": result.extras["accuracy"].tolist(), **result.summary()})
+                                  fractions=fractions, seed=args.seed, checkpoint=folder / f"{slug}.json")
+            print(f"ROAR {column}: AORoarC {result.values.mean():.3f} ({time.time() - start:.0f} s)", flush=True)
+            rows.append({"metric": "aoroarc", "method": method, "baseline": label, "column": column,
+                         "accuracy": result.extras["accuracy"].tolist(), "fractions": list(fractions),
+                         "pairs": [list(p) for p in pairs], **result.summary()})
     return rows
+
+
+def _roar_maps(ctx, method, baseline, pairs, train, test, path):
+    """The column's one-vs-one maps of the ROAR training and test images (each against its pair partner),
+    computed once and kept in ``path``."""
+    if path.exists():
+        with np.load(path) as saved:
+            return saved["train"], saved["test"]
+    maps = []
+    for xs, ys in (train, test):
+        exp = explain_keras(ctx.model, xs, method=method, baseline=baseline, original_class=ys,
+                            target_class=metrics.pair_partners(ys, pairs), data=ctx.train, seed=ctx.args.seed,
+                            **method_options(ctx.args).get(method, {}))
+        maps.append(exp.attributions)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, train=maps[0], test=maps[1])
+    return maps
+
+
+def table3_roar(ctx):
+    """Table 3's AORoarC row alone (``--tables roar``), for a long background run that resumes."""
+    baselines = {**baseline_columns(ctx), "EG": "train"}
+    rows = roar_rows(ctx, baselines)
+    paper = [{"metric": "aoroarc", "column": c, "mean": v} for c, v in PAPER_TABLE3_MNIST["aoroarc"].items()]
+    md = (f"### Table 3, AORoarC — {ctx.name} ({len(rows[0]['pairs'])} pairs, fractions {rows[0]['fractions']}, "
+          f"ROAR preset {ctx.args.roar_preset})\n\n" + metrics.summary_table(rows, "metric", "column")
+          + "\nPaper (MNIST):\n\n" + metrics.summary_table(paper, "metric", "column"))
+    return {"rows": rows, "markdown": md}
 
 
 def _cap_per_class(labels, cap, seed):
@@ -514,13 +555,16 @@ def parse_args(argv=None):
     p.add_argument("--sanity-n", type=int, default=16, help="samples in the cascading randomization")
     p.add_argument("--roar", action="store_true", help="add the one-vs-one ROAR row to Table 3 (slow)")
     p.add_argument("--roar-preset", default="cpu", choices=tuple(ROAR_PRESETS))
+    p.add_argument("--roar-fractions", default="0,0.1,0.3,0.5,0.7,0.9",
+                   help="removed fractions t of the ROAR curve (issue 16: 0, .1, .3, .5, .7, .9)")
     p.add_argument("--ganmex-steps", type=int, default=0, help="train GANMEX for the GAN column (0: no GAN)")
     p.add_argument("--ganmex-preset", default="cpu", help="tfx_explain.ganmex preset (cpu, mnist, reference, ...)")
     p.add_argument("--sanity-ganmex-steps", type=int, default=0,
                    help="Fig. 3: retrain GANMEX for this many steps against each randomized classifier (0: keep it)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    parts = [f"table{t.strip()}" for t in args.tables.split(",") if t.strip()]
+    parts = [f"table{t.strip()}" if t.strip() != "roar" else "table3_roar" for t in args.tables.split(",")
+             if t.strip()]
     parts += [f"fig{f.strip()}" for f in args.figures.split(",") if f.strip()]
     args.sections = ",".join(parts)
     return args

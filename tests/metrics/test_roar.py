@@ -61,3 +61,33 @@ def test_roar_rewards_the_attribution_that_removes_the_class_signal():
     np.testing.assert_allclose(perfect.values[0], expected)
     with pytest.raises(InputError, match="fractions"):
         metrics.roar(x_tr, y_tr, block_tr, x_te, y_te, block_te, fractions=(0.5, 0.1))
+
+
+def test_roar_checkpoint_resumes_without_retraining(tmp_path, monkeypatch):
+    import importlib
+
+    roar_mod = importlib.import_module("tfx_explain.metrics.roar")  # the module: metrics.roar is the function
+
+    rng = np.random.default_rng(2)
+    x_tr, y_tr, block_tr = _two_class_data(40, rng)
+    x_te, y_te, block_te = _two_class_data(20, rng)
+    calls = []
+
+    def fake_retrain(train, test, fraction, fill, granularity, settings, seed):
+        calls.append(fraction)
+        return 1.0 - fraction / 2  # a known curve: AORoarC = 1/2 * mean fraction = 0.25 over [0, 1]
+
+    monkeypatch.setattr(roar_mod, "_retrain", fake_retrain)
+    path = tmp_path / "roar.json"
+    args = (x_tr, y_tr, block_tr, x_te, y_te, block_te)
+    first = metrics.roar(*args, pairs=[(0, 1)], fractions=(0.0, 0.5, 1.0), preset="tiny", checkpoint=path)
+    assert calls == [0.0, 0.5, 1.0] and path.exists()
+    np.testing.assert_allclose(first.values, [0.25])
+    again = metrics.roar(*args, pairs=[(0, 1)], fractions=(0.0, 0.5, 1.0), preset="tiny", checkpoint=path)
+    assert calls == [0.0, 0.5, 1.0]  # nothing retrained: every (pair, fraction) came from the file
+    np.testing.assert_array_equal(again.extras["accuracy"], first.extras["accuracy"])
+    more = metrics.roar(*args, pairs=[(0, 1)], fractions=(0.0, 0.25, 0.5, 1.0), preset="tiny", checkpoint=path)
+    assert calls == [0.0, 0.5, 1.0, 0.25]  # only the new fraction is trained
+    np.testing.assert_allclose(more.values, [0.25])
+    with pytest.raises(InputError, match="checkpoint"):
+        metrics.roar(*args, pairs=[(0, 1)], fractions=(0.0, 0.5), preset="cpu", checkpoint=path)

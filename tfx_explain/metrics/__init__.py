@@ -20,6 +20,9 @@ robustness                         :mod:`.robustness`: SSIM, HOG Pearson, Spearm
                                    removal, Fig. 3)
 box localization                   :mod:`.localization_boxes`: IoU >= 0.5 error of thresholded heatmaps (Table 2)
 counterfactuals                    :mod:`.counterfactual`: AOSPC, substitutability, compatibility, FID, ...
+paired comparison                  :func:`paired_difference` (:mod:`.paired`): bootstrap interval of a - b over
+                                   the same images, McNemar for 0/1 outcomes: rank two methods only if it
+                                   excludes 0
 =================================  ====================================================================
 """
 from ..perturbation import fillers
@@ -29,6 +32,7 @@ from ._common import MetricResult, summarize
 from .distance import baseline_distance, class_distances, distance_table
 from .faithfulness import faithfulness, monotonicity, single_feature_deltas
 from .grid import METRICS, GridResult, evaluate_grid, expand_targets, summary_table
+from .paired import paired_difference
 from .localization import edge_center_localization, edge_center_masks, inverse_localization
 from .perturbation import aopc, aopc_all, deletion, insertion, perturbation_curve, score_curve
 from .roar import default_pairs, pair_partners, remove_features, roar
@@ -41,4 +45,4 @@ __all__ = ["baseline_quality", "counterfactual", "localization_boxes", "robustne
            "edge_center_localization", "edge_center_masks", "roar", "pair_partners", "default_pairs",
            "remove_features", "cascading_randomization", "SanityResult", "plot_cascades", "randomize_layer",
            "class_distances", "baseline_distance", "distance_table", "evaluate_grid", "GridResult",
-           "expand_targets", "summary_table", "METRICS"]
+           "expand_targets", "summary_table", "METRICS", "paired_difference"]

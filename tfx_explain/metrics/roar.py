@@ -18,6 +18,8 @@ input element; removed features take the training set's per-channel mean (Hooker
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ..data import as_images, as_labels
@@ -77,7 +79,7 @@ def remove_features(x, attributions, fraction, fill, granularity="element"):
 
 def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test, *, pairs=None,
          fractions=FRACTIONS, fill="mean", preset="cpu", granularity="element", seed=0, progress=False,
-         **train_options):
+         checkpoint=None, **train_options):
     """One-vs-one ROAR (C.2): retrain a binary classifier per class pair and removed fraction.
 
     Args:
@@ -89,6 +91,10 @@ def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test
         preset: ``"paper"``, ``"cpu"`` or ``"tiny"`` (architecture, epochs, batch size, training cap);
             ``train_options`` override its entries; ``architecture`` may be a name of
             :mod:`tfx_explain.models` or a builder ``(input_shape, num_classes) -> keras.Model``.
+        checkpoint: a JSON file path (or None): each retraining's test accuracy is written there, atomically,
+            as soon as it is known, keyed by (pair, fraction), with the settings. A later call with the same
+            file skips what is done, so a long run resumes where it stopped; a file written under other
+            settings (preset, fill, seed, ...) raises InputError rather than mixing runs.
     Returns:
         :class:`MetricResult` with one AORoarC per pair (higher is better) and extras ``pairs``,
         ``fractions`` and ``accuracy`` (P, T), the ROAR curves.
@@ -108,18 +114,45 @@ def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test
         raise InputError(f"fractions: expected at least two increasing fractions in [0, 1], got {fractions.tolist()}")
     pairs = _check_pairs(pairs if pairs is not None else default_pairs(int(max(y_train.max(), y_test.max())) + 1))
     fill_fn = resolve_fill(fill, x_train, dataset_mean=x_train.mean(axis=(0, 1, 2)))
+    record = {"preset": preset, **{k: getattr(v, "__qualname__", v) for k, v in settings.items()},
+              "fill": filler_name(fill_fn),
+              "granularity": granularity, "seed": seed}
+    done = _load_checkpoint(checkpoint, record)
     accuracy = np.empty((len(pairs), len(fractions)))
     for p, pair in enumerate(pairs):  # a handful of pairs; each trains len(fractions) classifiers
         train = _pair_subset(x_train, y_train, a_train, pair, settings["max_train_per_class"], seed)
         test = _pair_subset(x_test, y_test, a_test, pair, None, seed)
         for t, fraction in enumerate(fractions):
-            accuracy[p, t] = _retrain(train, test, fraction, fill_fn, granularity, settings, seed + 1000 * p + t)
+            key = f"pair={pair[0]}-{pair[1]} fraction={fraction:g}"
+            if key not in done:
+                done[key] = _retrain(train, test, fraction, fill_fn, granularity, settings, seed + 1000 * p + t)
+                _save_checkpoint(checkpoint, record, done)
+            accuracy[p, t] = done[key]
     drop = accuracy[:, :1] - accuracy
     area = trapezoid(drop, fractions, axis=1) / (fractions[-1] - fractions[0])
     return MetricResult("aoroarc", area, True, {
-        "pairs": np.asarray(pairs), "fractions": fractions, "accuracy": accuracy,
-        "settings": {"preset": preset, **{k: v for k, v in settings.items()}, "fill": filler_name(fill_fn),
-                     "granularity": granularity, "seed": seed}})
+        "pairs": np.asarray(pairs), "fractions": fractions, "accuracy": accuracy, "settings": record})
+
+
+def _load_checkpoint(path, record):
+    """{(pair, fraction) key: accuracy} finished under the same settings (empty without a checkpoint)."""
+    from pathlib import Path
+
+    if path is None or not Path(path).exists():
+        return {}
+    saved = json.loads(Path(path).read_text())
+    if saved.get("settings") != json.loads(json.dumps(record, default=str)):
+        raise InputError(f"checkpoint: {path} was written under other settings ({saved.get('settings')}); "
+                         "pass another file or remove it")
+    return {k: float(v) for k, v in saved["accuracy"].items()}
+
+
+def _save_checkpoint(path, record, done):
+    if path is None:
+        return
+    from .._io import write_json
+
+    write_json(path, {"settings": json.loads(json.dumps(record, default=str)), "accuracy": done})
 
 
 def _check_attr(a, x, name):
