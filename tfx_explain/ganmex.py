@@ -56,6 +56,11 @@ PRESETS = {
                 lambda_sim=20.0, lambda_rec=10.0, g_lr=1e-4, d_lr=2e-4, beta_1=0.5, beta_2=0.9,
                 checkpoint_every=250, sample_every=250, log_every=50),
 }
+# Fig. 5B's ablation (L_sim holds the input's colour) needs a generator that does not hold it by construction:
+# the "cpu" preset's identity skip and its cycle loss (lambda_rec 10) both pull G(x) towards x, so here they
+# are off, as in the reference (no skip, lambda_rec 0). Train it with and without lambda_sim and compare
+# metrics.baseline_quality.colour_preservation (scripts/ganmex_outcomes.py --preset cpu_fig5b).
+PRESETS["cpu_fig5b"] = dict(PRESETS["cpu"], input_skip=False, lambda_rec=0.0)
 
 
 def _config(preset, overrides):
