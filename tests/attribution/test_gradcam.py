@@ -59,6 +59,7 @@ def test_parity_with_xplique(cnn, images, method):
     _close(e.heatmaps(), _xplique(cnn, x, np.eye(4)[co], plus=method == "gradcam_pp"))
     assert e.attributions.shape == x.shape and e.options["layer"] == "last"
     np.testing.assert_allclose(e.attributions[..., 0] * 3, e.heatmaps(), rtol=1e-6)  # L / C in each channel
+    np.testing.assert_allclose(e.input_scores, cnn(x).numpy()[np.arange(len(x)), co], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["gradcam", "gradcam_pp"])

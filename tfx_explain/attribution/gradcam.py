@@ -56,7 +56,8 @@ def gradcam(score_fn, x, weights, baselines=None, *, layer=None, interpolation="
 
     Returns:
         MethodResult: attributions (N, H, W, C), L / C per channel (channel sum = the map L >= 0, in units of
-        S_w times the layer's activations); extras ``cam`` (N, h, w), the map before upsampling, and ``layer``.
+        S_w times the layer's activations); extras ``cam`` (N, h, w), the map before upsampling, ``layer`` (its
+        name) and ``input_scores`` (N,), S_w(x) from the same forward pass.
 
     Raises:
         InputError: ``layer`` names no layer with a 4-D output, or a bad ``interpolation``.
@@ -79,11 +80,11 @@ def gradcam_pp(score_fn, x, weights, baselines=None, *, layer=None, interpolatio
 
 
 def _cam(score_fn, x, weights, method, layer, interpolation, variant, batch_size, strategy, progress):
+    import tensorflow as tf
+
     if interpolation not in INTERPOLATIONS:
         raise InputError(f"interpolation: expected one of {INTERPOLATIONS}, got {interpolation!r}")
     target = find_layer(score_fn.model, x.shape[1:], layer)
-    import tensorflow as tf
-
     key = (method, variant, interpolation, id(target), target.name)
     fn = score_fn.compiled(key, lambda: _chunk_function(score_fn, target, method, variant, interpolation))
     # traced here for any batch size, so a layer the score does not depend on is refused before the work
@@ -92,9 +93,10 @@ def _cam(score_fn, x, weights, method, layer, interpolation, variant, batch_size
     if fn.python_function.status.get("disconnected"):
         raise ModelError(f"layer: the explained score does not depend differentiably on {target.name!r}; "
                          "pass a layer on the path to the output")
-    maps, cams = map_batches(fn, [x, weights], batch_size or DEFAULT_BATCH, strategy=strategy, progress=progress,
-                             desc=method)
-    return MethodResult(maps, {"cam": cams, "layer": target.name})
+    maps, cams, scores = map_batches(fn, [x, weights], batch_size or DEFAULT_BATCH, strategy=strategy,
+                                     progress=progress, desc=method)
+    # S_w(x) comes from the same forward pass: explain_keras need not run the model again for input_scores
+    return MethodResult(maps, {"cam": cams, "layer": target.name, "input_scores": scores})
 
 
 def _chunk_function(score_fn, layer, method, variant, interpolation):
@@ -121,7 +123,7 @@ def _chunk_function(score_fn, layer, method, variant, interpolation):
         cam = tf.nn.relu(tf.reduce_sum(alpha * a, axis=-1, keepdims=True))  # (N, h, w, 1)
         size, channels = tf.shape(xc)[1:3], tf.shape(xc)[-1]
         up = tf.image.resize(cam, size, method=interpolation)
-        return tf.tile(up / tf.cast(channels, tf.float32), [1, 1, 1, channels]), cam[..., 0]
+        return tf.tile(up / tf.cast(channels, tf.float32), [1, 1, 1, channels]), cam[..., 0], explained
 
     chunk.status = status
     return chunk
