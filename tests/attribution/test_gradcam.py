@@ -182,3 +182,21 @@ def test_a_layer_off_the_gradient_path_is_refused():
     for _ in range(2):  # the second call reuses the traced function and must refuse too
         with pytest.raises(ModelError, match="does not depend differentiably on 'side'"):
             tx.explain_keras(model, np.ones((1, 8, 8, 3), np.float32), method="gradcam", layer="side")
+
+
+def test_binary_sigmoid_head_scores_and_one_vs_one():
+    """One sigmoid unit p: class 1 is p, class 0 is 1 - p, so 1 vs 0 explains 2p - 1 and its map is twice p's."""
+    import keras
+
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(3, 3, activation="relu", name="conv")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(h)))
+    x = np.random.default_rng(5).random((3, 8, 8, 1)).astype(np.float32)
+    p = model(x).numpy()[:, 0]
+    one = tx.explain_keras(model, x, method="gradcam", original_class=1)
+    two = tx.explain_keras(model, x, method="gradcam", original_class=1, target_class=0)
+    np.testing.assert_allclose(one.input_scores, p, rtol=1e-5)
+    np.testing.assert_allclose(two.input_scores, 2 * p - 1, rtol=1e-5, atol=1e-6)
+    assert one.heatmaps().max() > 0
+    np.testing.assert_allclose(two.heatmaps(), 2 * one.heatmaps(), rtol=1e-5, atol=1e-7)
