@@ -239,10 +239,10 @@ def find_layer(model, image_shape, name=None):
         return matches[0]
     names = [layer.name for layer in spatial]
     shown = ", ".join(repr(n) for n in names[-8:])
-    more = f" (and {len(names) - 8} earlier)" if len(names) > 8 else ""
+    which = f"the last 8 of {len(names)}" if len(names) > 8 else "they"
     if matches:
         raise InputError(f"layer: {len(matches)} layers with a 4-D output are named {name!r}; rename one")
     other = " (it exists, but its output is not 4-D)" if any(
         layer.name == name for layer in all_layers(model)) else ""
-    raise InputError(f"layer: no layer with a 4-D (N, h, w, k) output is named {name!r}{other}; the last ones are "
-                     f"{shown}{more}")
+    raise InputError(f"layer: no layer with a 4-D (N, h, w, k) output is named {name!r}{other}; {which} are "
+                     f"{shown}")
