@@ -1,12 +1,12 @@
 """Grad-CAM throughput against xplique's GradCAM at equal work, and against its limit.
 
 For each model, in one process, with the same images, classes, layer and chunk size (the best of
-``repeats`` runs after one warm-up that traces):
+``repeats`` interleaved rounds after one warm-up round that traces):
 
 - ``bare``: the limit: one traced forward pass and the backward pass of S_w down to the layer's output only
   (nothing else of Grad-CAM: no weights, no map, no resize), chunk by chunk;
-- ``ours``: :func:`tfx_explain.attribution.gradcam` with ``interpolation="bicubic"`` (xplique's resize, so the
-  work is equal; the maps agree to 1e-5, tests/attribution/test_gradcam.py); ``ours_bilinear``: the default;
+- ``gradcam_bicubic``: :func:`tfx_explain.attribution.gradcam` with ``interpolation="bicubic"`` (xplique's resize, so the
+  work is equal; the maps agree to 1e-5, tests/attribution/test_gradcam.py); ``gradcam_bilinear``: the default;
 - ``explain_keras``: the whole call (layer search, class scores, checks) on a warm cache;
 - ``xplique``: xplique 2.0.2 ``GradCAM(model, conv_layer=...)`` on the same layer (set on the explainer when the
   layer is inside a nested model, which xplique's lookup cannot reach) and ``batch_size``.
@@ -30,16 +30,19 @@ import time
 OUT = "bench/methods_gradcam.json"
 
 
-def _best_time(fn, repeats):
-    """The fastest of ``repeats`` runs after a warm-up that traces: the least disturbed by other processes on a
-    shared machine (the median is reported beside it in ``median_s``)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _interleaved_times(fns, repeats):
+    """{name: (best, median) seconds} of ``repeats`` rounds after one warm-up round that traces. Each round runs
+    every function once, in turn, so a change of load on a shared machine falls on all of them alike; the best
+    is the least disturbed run."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
 def build_model(name, size):
@@ -91,13 +94,15 @@ def run(model_name, size, images, batch_size=32, repeats=5, seed=0):
     explainer.conv_layer = layer  # the same layer object, also inside a nested model
     targets = np.eye(score_fn.num_classes, dtype=np.float32)[co]
 
-    t_bare = _best_time(lambda: chunks(bare), repeats)
-    t_ours = _best_time(lambda: gradcam(score_fn, x, w, layer=layer.name, interpolation="bicubic",
-                                          batch_size=batch_size), repeats)
-    t_bilinear = _best_time(lambda: gradcam(score_fn, x, w, layer=layer.name, batch_size=batch_size), repeats)
-    t_api = _best_time(lambda: tx.explain_keras(model, x, method="gradcam", original_class=co, layer=layer.name,
-                                                  interpolation="bicubic", batch_size=batch_size), repeats)
-    t_xplique = _best_time(lambda: explainer.explain(x, targets).numpy(), repeats)
+    timed = _interleaved_times({
+        "bare": lambda: chunks(bare),
+        "gradcam_bicubic": lambda: gradcam(score_fn, x, w, layer=layer.name, interpolation="bicubic",
+                                           batch_size=batch_size),
+        "gradcam_bilinear": lambda: gradcam(score_fn, x, w, layer=layer.name, batch_size=batch_size),
+        "explain_keras": lambda: tx.explain_keras(model, x, method="gradcam", original_class=co, layer=layer.name,
+                                                  interpolation="bicubic", batch_size=batch_size),
+        "xplique": lambda: explainer.explain(x, targets).numpy(),
+    }, repeats)
     explainer.conv_layer.__dict__.pop("call", None)  # xplique leaves its undecorated method on the layer
 
     ours_maps = gradcam(score_fn, x, w, layer=layer.name, interpolation="bicubic", batch_size=batch_size)
@@ -105,9 +110,8 @@ def run(model_name, size, images, batch_size=32, repeats=5, seed=0):
     explainer.conv_layer.__dict__.pop("call", None)
     agreement = float(np.abs(ours_maps.attributions.sum(-1) - ref).max() / max(np.abs(ref).max(), 1e-30))
 
-    medians = {"bare": t_bare[1], "gradcam_bicubic": t_ours[1], "gradcam_bilinear": t_bilinear[1],
-               "explain_keras": t_api[1], "xplique": t_xplique[1]}
-    t_bare, t_ours, t_bilinear, t_api, t_xplique = (t[0] for t in (t_bare, t_ours, t_bilinear, t_api, t_xplique))
+    medians = {name: t[1] for name, t in timed.items()}
+    t_bare, t_ours, t_bilinear, t_api, t_xplique = (timed[name][0] for name in timed)
     per_s = lambda t: images / t  # noqa: E731
     return {
         "model": f"{model_name} ({size}x{size}x3, untrained weights)", "layer": layer.name, "images": images,
