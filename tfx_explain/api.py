@@ -130,7 +130,9 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
 
     # a method may explain other weights than e_co - e_ct (EG's one_vs_one="reference" explains S_co alone)
     weights = result.extras.pop("explained_weights", weights)
-    input_scores = explained_scores(score_fn, x, weights, strategy)
+    input_scores = result.extras.pop("input_scores", None)  # S_w(x) where the method's own pass gave it
+    if input_scores is None:
+        input_scores = explained_scores(score_fn, x, weights, strategy)
     shown = result.extras.pop("baselines", None)
     baseline_values = refs.values if isinstance(refs, PointBaselines) else shown
     baseline_scores = result.extras.pop("baseline_scores", None)

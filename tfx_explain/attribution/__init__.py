@@ -14,6 +14,11 @@ name                       method                                              b
                            mean of our DeepLIFT over the references (equal to
                            shap's only on ReLU/MaxPool/Dense logit models)
 ``occlusion``              Occlusion-1 by default, fill = baseline              one per sample
+``gradcam``                Grad-CAM: ReLU(sum_k mean(dS/dA_k) A_k) at a 4-D     none
+                           layer (default the last, nested models too),
+                           upsampled bilinearly to the input
+``gradcam_pp``             Grad-CAM++ (Eq. 19 with Y = exp(S)), same layer      none
+                           and upsampling; ``variant="xplique"`` as xplique
 =========================  ==================================================  ===========
 """
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Callable
 from ._common import MethodResult
 from .deeplift import deeplift
 from .deepshap import deepshap
+from .gradcam import gradcam, gradcam_pp
 from .gradients import gradient_input, saliency
 from .integrated import expected_gradients, integrated_gradients, quadrature
 from .occlusion import occlusion
@@ -46,6 +52,8 @@ METHODS = {
     "deeplift": MethodSpec(deeplift, "point"),
     "deepshap": MethodSpec(deepshap, "any"),
     "occlusion": MethodSpec(occlusion, "point", gradient=False),
+    "gradcam": MethodSpec(gradcam, "none"),
+    "gradcam_pp": MethodSpec(gradcam_pp, "none"),
 }
 
 
@@ -55,4 +63,5 @@ def register(name, function, baseline="point", gradient=True):
 
 
 __all__ = ["METHODS", "MethodResult", "MethodSpec", "register", "saliency", "gradient_input",
-           "integrated_gradients", "expected_gradients", "deeplift", "deepshap", "occlusion", "quadrature"]
+           "integrated_gradients", "expected_gradients", "deeplift", "deepshap", "occlusion", "quadrature",
+           "gradcam", "gradcam_pp"]
