@@ -130,6 +130,15 @@ def test_titles_say_what_each_panel_is(maps):
     assert [fig.axes[3 * r].get_ylabel() for r in range(3)] == ["7", "2", "1"]  # one-vs-all: the class alone
 
 
+def test_a_method_without_baseline_draws_input_and_map_only(maps):
+    x, a = maps
+    e = _explanation(x, a, baseline=None)
+    e.baselines = None
+    fig = e.plot(overlay=False)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["input", "integrated_gradients"]
+    assert len(fig.axes) == 3 * 2 + 3
+
+
 def test_plot_returns_the_figure_and_path_writes_a_png_atomically(maps, tmp_path):
     x, a = maps
     fig = _explanation(x, a).plot(path=tmp_path / "sub" / "e.png")

@@ -71,7 +71,7 @@ def figure_fig9(model, gen, image, label, train, path):
     ganmex_baselines = maps[METHODS[0][0], "ganmex"].baselines
     shown = {"value_range": plots.display_range(image, ganmex_baselines)}
     rows = [[("image", image, shown)] + [("image", img, shown) for img in ganmex_baselines]]
-    titles = ["GANMEX baseline"]
+    titles = ["input, GANMEX baselines"]
     for (method, baseline), e in maps.items():
         heat = e.heatmaps()
         limit = plots.shared_limit(heat)  # one scale per row, as in Fig. 9

@@ -103,7 +103,7 @@ class Explanation:
         """
         from . import plots
 
-        return plots.compare({(self.method, str(self.options.get("baseline"))): self}, indices, max_rows, class_names,
+        return plots.compare({(self.method, plots._baseline_label(self)): self}, indices, max_rows, class_names,
                              path, sign=sign, scale=scale, outlier_perc=outlier_perc, overlay=overlay, alpha=alpha)
 
     def save(self, path):

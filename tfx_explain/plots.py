@@ -243,8 +243,8 @@ def compare(explanations, indices=None, max_rows=8, class_names=None, path=None,
 
     Args:
         explanations: a list of :class:`~tfx_explain.Explanation` (labelled by their method and
-            ``options["baseline"]``) or a dict ``{(method_label, baseline_label): Explanation}``; all on the
-            same inputs and classes.
+            ``options["baseline"]``) or a dict ``{(method_label, baseline_label): Explanation}`` (baseline_label
+            None for methods without a baseline); all on the same inputs and classes.
         indices, max_rows: the samples drawn (default the first ``max_rows``).
         class_names: names of the classes, indexed by class.
         path: save the figure there as PNG (atomically).
@@ -275,7 +275,8 @@ def compare(explanations, indices=None, max_rows=8, class_names=None, path=None,
     for b, members in groups.items():
         with_baseline = next((e for _, e in members if e.baselines is not None), None)
         shown_sign = "" if sign == "all" else f" ({sign})"
-        cols += ([f"{b} baseline"] if with_baseline is not None else []) + [f"{m}+{b}{shown_sign}" for m, _ in members]
+        cols += ([f"{b} baseline"] if with_baseline is not None else []) + [
+            (m if b is None else f"{m}+{b}") + shown_sign for m, _ in members]
     for r, i in enumerate(indices):
         row = [("image", first.inputs[i], {"value_range": value_range})]
         for b, members in groups.items():
@@ -300,10 +301,9 @@ def _labelled(explanations):
         items = list(explanations.items())
         if not all(isinstance(k, tuple) and len(k) == 2 for k, _ in items):
             raise InputError("explanations: a dict must be keyed by (method label, baseline label) pairs")
-        labelled = [(str(k[0]), str(k[1]), e) for k, e in items]
+        labelled = [(str(k[0]), None if k[1] is None else str(k[1]), e) for k, e in items]
     elif isinstance(explanations, (list, tuple)):
-        labelled = [(getattr(e, "method", None), str(getattr(e, "options", {}).get("baseline")), e)
-                    for e in explanations]
+        labelled = [(getattr(e, "method", None), _baseline_label(e), e) for e in explanations]
     else:
         raise InputError(f"explanations: expected a list of Explanation or a dict, got {type(explanations).__name__}")
     if not labelled:
@@ -316,11 +316,18 @@ def _labelled(explanations):
                 and np.array_equal(e.original_class, first.original_class) and e.one_vs_one == first.one_vs_one
                 and (not e.one_vs_one or np.array_equal(e.target_class, first.target_class)))
         if not same:
-            raise InputError(f"explanations: {method}+{baseline} explains other inputs or classes than the first; "
-                             "compare() draws explanations of the same samples")
+            label = method if baseline is None else f"{method}+{baseline}"
+            raise InputError(f"explanations: {label} explains other inputs or classes than the first; compare() "
+                             "draws explanations of the same samples")
     if len({(m, b) for m, b, _ in labelled}) < len(labelled):
         raise InputError("explanations: two have the same (method, baseline) label; pass a dict to name them")
     return labelled
+
+
+def _baseline_label(e):
+    """The baseline's name (``Explanation.options["baseline"]``), None for methods without one."""
+    name = getattr(e, "options", {}).get("baseline")
+    return None if name is None else str(name)
 
 
 def _indices(indices, max_rows, n):
