@@ -185,3 +185,11 @@ def test_compare_refuses_explanations_of_other_samples(maps):
         plots.compare([_explanation(x, a), _explanation(x, -a)])
     with pytest.raises(InputError, match="^explanations: expected Explanation"):
         plots.compare({("IG", "Zero"): _explanation(x, a), ("DL", "Zero"): a})
+
+
+def test_grid_images_share_one_display_range_so_a_dimmed_image_stays_dim():
+    bright = np.linspace(0, 255, 16).reshape(4, 4, 1)
+    fig = plots.grid([[("image", bright), ("image", bright / 2)]])
+    shown = [np.asarray(ax.get_images()[0].get_array()) for ax in fig.axes]
+    np.testing.assert_allclose(shown[0], bright[..., 0] / 255)
+    np.testing.assert_allclose(shown[1], bright[..., 0] / 510)

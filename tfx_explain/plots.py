@@ -147,8 +147,9 @@ def grid(rows, row_titles=None, col_titles=None, cell=1.6, path=None, colorbars=
     """Lay out cells and return the figure (saved as PNG, atomically, when ``path`` is given).
 
     Each cell is None (blank), ``("image", array)`` or ``("saliency", map, limit)``, optionally followed by a
-    dict of options: for images ``title`` and ``value_range``; for maps ``title``, ``sign``, ``image`` (drawn
-    underneath), ``alpha`` and ``value_range`` (of that image). ``colorbars``: None, ``"each"`` (beside every
+    dict of options: for images ``title`` and ``value_range`` (default: the min and max over all the images
+    of the grid, one range for all); for maps ``title``, ``sign``, ``image`` (drawn underneath), ``alpha``
+    and ``value_range`` (of that image). ``colorbars``: None, ``"each"`` (beside every
     map), ``"row"`` (one per row, for maps that share the row's limit) or ``"grid"`` (one for the figure).
     """
     import matplotlib
@@ -161,6 +162,10 @@ def grid(rows, row_titles=None, col_titles=None, cell=1.6, path=None, colorbars=
     width = cell * n_cols + (0.4 * n_cols if colorbars == "each" else 0.5 if colorbars else 0)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, cell * n_rows), squeeze=False, layout="constrained")
     drawn = [[] for _ in rows]  # (ax, AxesImage) of the maps, per row
+    # one display range for all the images, so that a dimmed or shifted image is not stretched back to full contrast
+    free = [spec[1] for row in rows for spec in row if spec is not None and spec[0] == "image"
+            and not (isinstance(spec[-1], dict) and "value_range" in spec[-1])]
+    shared_range = display_range(*free) if free else None
     for r, row in enumerate(rows):
         for c in range(n_cols):
             ax = axes[r, c]
@@ -172,7 +177,7 @@ def grid(rows, row_titles=None, col_titles=None, cell=1.6, path=None, colorbars=
             if spec is None:
                 ax.axis("off")
             elif spec[0] == "image":
-                show_image(ax, spec[1], title, options.get("value_range"))
+                show_image(ax, spec[1], title, options.get("value_range", shared_range))
             else:
                 drawn[r].append((ax, show_map(ax, spec[1], spec[2], title=title, **options)))
             if row_titles and spec is not None and not any(row[:c]):  # on the row's first drawn panel
