@@ -167,7 +167,7 @@ def test_compare_lays_out_baselines_and_methods_like_fig2(maps, tmp_path):
 @pytest.mark.parametrize("kwargs, argument", [
     ({"sign": "pos"}, "sign"), ({"scale": "global"}, "scale"), ({"outlier_perc": 100}, "outlier_perc"),
     ({"outlier_perc": -1}, "outlier_perc"), ({"alpha": 1.5}, "alpha"), ({"indices": [5]}, "indices"),
-    ({"indices": [0.5]}, "indices"),
+    ({"indices": [0.5]}, "indices"), ({"class_names": ["a", "b"]}, "class_names"),
 ])
 def test_bad_arguments_raise_input_error_naming_them(maps, kwargs, argument):
     x, a = maps

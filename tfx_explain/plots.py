@@ -131,11 +131,6 @@ def show_map(ax, attribution_map, limit, sign="all", image=None, alpha=0.8, titl
     return drawn
 
 
-def show_saliency(ax, attribution_map, limit, title=None, image=None):
-    """The diverging map centred at zero (``show_map`` with sign="all")."""
-    return show_map(ax, attribution_map, limit, "all", image=image, alpha=0.9, title=title)
-
-
 def _clean(ax, title):
     ax.set_xticks([])
     ax.set_yticks([])
@@ -267,6 +262,7 @@ def compare(explanations, indices=None, max_rows=8, class_names=None, path=None,
     labelled = _labelled(explanations)
     first = labelled[0][2]
     indices = _indices(indices, max_rows, len(first))
+    _check_class_names(class_names, first, indices)
     groups = {}  # baseline label -> [(method label, explanation)], in order of appearance
     for method, baseline, e in labelled:
         groups.setdefault(baseline, []).append((method, e))
@@ -327,6 +323,17 @@ def _labelled(explanations):
     if len({(m, b) for m, b, _ in labelled}) < len(labelled):
         raise InputError("explanations: two have the same (method, baseline) label; pass a dict to name them")
     return labelled
+
+
+def _check_class_names(class_names, e, indices):
+    if class_names is None:
+        return
+    classes = [e.original_class[indices]] + ([e.target_class[indices]] if e.one_vs_one else [])
+    highest = int(max(np.max(c) for c in classes))
+    if isinstance(class_names, str) or not hasattr(class_names, "__len__"):
+        raise InputError(f"class_names: expected a sequence of names indexed by class, got {type(class_names).__name__}")
+    if len(class_names) <= highest:
+        raise InputError(f"class_names: expected a name for every class up to {highest}, got {len(class_names)} names")
 
 
 def _baseline_label(e):
