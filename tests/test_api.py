@@ -199,4 +199,4 @@ def test_explanation_save_load_round_trip_and_plot(small, tmp_path):
         np.testing.assert_array_equal(getattr(back, field), getattr(e, field))
     assert back.method == "integrated_gradients" and back.options["steps"] == 8
     fig = back.plot(path=tmp_path / "exp.png")
-    assert (tmp_path / "exp.png").stat().st_size > 1000 and len(fig.axes) == 12
+    assert (tmp_path / "exp.png").stat().st_size > 1000 and len(fig.axes) == 12 + 4  # 4 x 3 panels, 4 colour bars

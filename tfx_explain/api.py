@@ -38,14 +38,20 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         model: a Keras 3 or tf_keras classifier whose output is (N, K) class scores.
         x: (N, H, W, C) or (H, W, C) images in the model's own input space (array or tensor); uint8 images
             are pixels in [0, 255] (computed as float32), accepted where the input range holds [0, 255].
+            Or a finite ``tf.data.Dataset`` of images or (images, labels), batched or not: read into memory
+            in chunks (:mod:`tfx_explain.data.stream`, the reader of ``scale.explain_dataset``, which streams
+            large datasets to disk instead); its labels are ignored unless ``original_class="labels"``. An
+            infinite or unknown-size dataset is refused (state its size with ``assert_cardinality``).
         method: one of ``tfx_explain.attribution.METHODS`` (saliency, gradient_input, integrated_gradients,
             expected_gradients, deeplift, deepshap, occlusion, and the methods later modules register).
         baseline: ``"zero"``, ``"max"``, ``"blur"``, ``"uniform"``, ``"mdts"``, ``"random_target"``,
             ``"train"``, an array, a callable ``(x, target_class) -> baselines``, a trained GANMEX
             generator, or a path to one (see :mod:`tfx_explain.baselines`).
-        original_class: c_o, an int or one per sample; default the model's predicted class.
-        target_class: None for one-vs-all (explain S_co); an int or one per sample for one-vs-one,
-            explaining the score delta S_co - S_ct (ganmex_appendix.txt A.3).
+        original_class: c_o, an int, one per sample, or one-hot rows (N, K) (as xplique's targets);
+            ``"labels"`` takes the labels of a dataset ``x``; default the model's predicted class.
+        target_class: None for one-vs-all (explain S_co); for one-vs-one the contrast class c_t (an int, one
+            per sample, or one-hot rows (N, K)), explaining the score delta S_co - S_ct (ganmex_appendix.txt
+            A.3). To explain class 3 alone (captum's ``target=3``), pass ``original_class=3``, not target_class.
         score: ``"probability"`` (softmax output, as the reference) or ``"logit"`` (pre-softmax). What S_k is
             for each output head (softmax, logits, sigmoid multi-label, binary single unit) is tabulated in
             :class:`~tfx_explain.targets.ScoreFunction`.
@@ -84,6 +90,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     positive_int(batch_size, "batch_size", allow_none=True)
     check_precision(precision)
     introspect.check_model(model)
+    x, original_class = _dataset_input(x, original_class)
     raw = x.numpy() if hasattr(x, "numpy") else x
     x = as_images(raw, "x")
     introspect.check_input_shape(model, x)
@@ -182,6 +189,25 @@ def _check_method(method, options):
         if isinstance(options[key], int):
             positive_int(options[key], f"method_options: {key}")
     return spec, options
+
+
+def _dataset_input(x, original_class):
+    """(images, original_class): a tf.data.Dataset ``x`` read into memory, its labels used only where
+    ``original_class="labels"`` asks for them (labels are often not what the model predicts)."""
+    from .data import stream
+
+    if not stream.is_dataset(x):
+        if isinstance(original_class, str) and original_class == "labels":
+            raise InputError("original_class: 'labels' takes the labels of a tf.data.Dataset x of (images, labels); "
+                             "x is not a dataset, so pass the classes themselves")
+        return x, original_class
+    images, labels = stream.read_all(x, "x")
+    if isinstance(original_class, str) and original_class == "labels":
+        if labels is None:
+            raise InputError("original_class: 'labels' needs a dataset x of (images, labels), but its elements are "
+                             "images alone")
+        original_class = labels.reshape(len(labels)) if labels.ndim == 2 and labels.shape[1] == 1 else labels
+    return images, original_class
 
 
 def _check_classes_early(model, original_class, target_class, n):

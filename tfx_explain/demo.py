@@ -63,38 +63,30 @@ def one_vs_one_maps(model, gen, x, original, targets, train):
 
 
 def figure_fig9(model, gen, image, label, train, path):
-    """One input against every other class (columns): GANMEX baselines, then IG and DeepLIFT rows."""
+    """One input against every other class (columns): the input, GANMEX baselines, then IG and DeepLIFT rows,
+    each row on one colour scale (as in Fig. 9) with its colour bar."""
     targets = np.array([k for k in range(gen.num_classes) if k != label])
     x = np.repeat(image[None], len(targets), axis=0)
     maps = one_vs_one_maps(model, gen, x, np.full(len(targets), label), targets, train)
-    rows = [[("image", img) for img in maps[METHODS[0][0], "ganmex"].baselines]]
-    titles = ["GANMEX baseline"]
+    ganmex_baselines = maps[METHODS[0][0], "ganmex"].baselines
+    shown = {"value_range": plots.display_range(image, ganmex_baselines)}
+    rows = [[("image", image, shown)] + [("image", img, shown) for img in ganmex_baselines]]
+    titles = ["input, GANMEX baselines"]
     for (method, baseline), e in maps.items():
         heat = e.heatmaps()
-        limit = plots.symmetric_limit(heat[None].reshape(1, -1))[0]  # one scale per row, as in Fig. 9
-        rows.append([("saliency", h, limit) for h in heat])
+        limit = plots.shared_limit(heat)  # one scale per row, as in Fig. 9
+        rows.append([None] + [("saliency", h, limit) for h in heat])
         titles.append(f"{dict(METHODS)[method]}+{dict(BASELINES)[baseline]}")
-    fig = plots.grid(rows, row_titles=titles, col_titles=[f"{label} vs {t}" for t in targets], path=path)
-    return fig
+    cols = [f"input ({label})"] + [f"{label} vs {t}" for t in targets]
+    return plots.grid(rows, row_titles=titles, col_titles=cols, path=path, colorbars="row")
 
 
 def figure_fig2(model, gen, x, original, targets, train, path):
-    """Several inputs (rows): input, and for each baseline its image and the IG and DeepLIFT maps."""
+    """Several inputs (rows): input, and for each baseline its image and the IG and DeepLIFT maps
+    (:func:`tfx_explain.plots.compare`)."""
     maps = one_vs_one_maps(model, gen, x, original, targets, train)
-    rows, cols = [], ["input"]
-    for baseline, name in BASELINES:
-        cols += [f"{name} baseline", f"IG+{name}", f"DL+{name}"]
-    heat = {key: e.heatmaps() for key, e in maps.items()}
-    for i in range(len(x)):
-        row = [("image", x[i])]
-        for baseline, _ in BASELINES:
-            row.append(("image", maps[METHODS[0][0], baseline].baselines[i]))
-            for method, _ in METHODS:
-                h = heat[method, baseline][i]
-                row.append(("saliency", h, plots.symmetric_limit(h[None])[0]))
-        rows.append(row)
-    return plots.grid(rows, row_titles=[f"{o} -> {t}" for o, t in zip(original, targets)], col_titles=cols,
-                      path=path)
+    labelled = {(dict(METHODS)[m], dict(BASELINES)[b]): e for (m, b), e in maps.items()}
+    return plots.compare(labelled, path=path)
 
 
 def run(out_dir="tfx_explain_demo", steps=DEMO_STEPS, classifier_epochs=30, verbose="auto"):

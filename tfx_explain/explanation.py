@@ -83,23 +83,28 @@ class Explanation:
 
         return heatmap(self.attributions)
 
-    def plot(self, indices=None, max_rows=8, class_names=None, path=None):
-        """input | baseline | attribution per sample; blue positive, red negative. Returns the figure."""
+    def plot(self, indices=None, max_rows=8, class_names=None, path=None, *, sign="all", scale="per_map",
+             outlier_perc=0.5, overlay=True, alpha=0.8):
+        """input | baseline | map per sample, each row labelled "4 vs 3" (class 4 contrasted with 3) or "4"
+        (one-vs-all), the baseline column by its name; blue positive, red negative, with colour bars.
+
+        Args:
+            indices, max_rows: the samples drawn (default the first ``max_rows``).
+            class_names: names of the classes, indexed by class.
+            path: also save the figure there as PNG (atomically).
+            sign: "all", "positive", "negative" or "absolute"; scale: "per_map" or "shared" (one colour scale
+                for all rows); outlier_perc: the top percentage of magnitudes that saturates the colours;
+                overlay, alpha: draw the map over the input in grey, with opacity up to ``alpha``
+                (:func:`tfx_explain.plots.compare`, of which this is the one-explanation case).
+        Returns:
+            The matplotlib Figure.
+        Raises:
+            InputError naming the argument.
+        """
         from . import plots
 
-        indices = list(range(min(len(self), max_rows))) if indices is None else list(indices)
-        maps = self.heatmaps()[indices]
-        limits = plots.symmetric_limit(maps)
-        name = (lambda c: class_names[c]) if class_names is not None else (lambda c: str(int(c)))
-        rows, titles = [], []
-        for k, i in enumerate(indices):
-            row = [("image", self.inputs[i])]
-            row.append(("image", self.baselines[i]) if self.baselines is not None else None)
-            row.append(("saliency", maps[k], limits[k]))
-            rows.append(row)
-            target = f" vs {name(self.target_class[i])}" if self.one_vs_one else ""
-            titles.append(f"{name(self.original_class[i])}{target}")
-        return plots.grid(rows, row_titles=titles, col_titles=["input", "baseline", self.method], path=path)
+        return plots.compare({(self.method, plots._baseline_label(self)): self}, indices, max_rows, class_names,
+                             path, sign=sign, scale=scale, outlier_perc=outlier_perc, overlay=overlay, alpha=alpha)
 
     def save(self, path):
         """Write one ``.npz`` holding the arrays and a JSON header; atomic, loadable without pickle."""

@@ -218,14 +218,41 @@ def resolve_classes(original_class, target_class, n, num_classes, predicted):
     ct = _as_class_array(target_class, n, num_classes, "target_class")
     same = np.flatnonzero(co == ct)
     if len(same):
-        raise InputError(f"target_class: must differ from original_class (one-vs-one explains c_o against "
-                         f"c_t), but both are {int(co[same[0]])} at index {int(same[0])}")
+        c, i = int(co[same[0]]), int(same[0])
+        raise InputError(f"target_class: is the contrast class (one-vs-one explains S_co - S_ct), so it must differ "
+                         f"from original_class, but both are {c} at index {i}; to explain class {c} alone, pass "
+                         f"original_class={c} and no target_class")
     return co, ct
 
 
 def _as_class_array(value, n, num_classes, name):
-    """An int (broadcast to all samples) or one int per sample, each in [0, num_classes)."""
+    """An int (broadcast to all samples), one int per sample, or one-hot rows (N, K), each class in [0, K).
+
+    One-hot (as xplique's ``targets``): an (N, K) array, K the model's classes, with exactly one 1 per row and
+    zeros elsewhere. Any other 2-D array is refused, so that scores or soft labels are never read as classes.
+    """
     from .data import as_labels
 
     arr = np.asarray(value)
+    if arr.ndim >= 2:
+        arr = _one_hot_classes(arr, n, num_classes, name)
     return as_labels(np.full(n, arr) if arr.ndim == 0 else arr.reshape(-1), n, num_classes, name)
+
+
+def _one_hot_classes(arr, n, num_classes, name):
+    """(N, K) one-hot rows -> (N,) class indices; anything else raises InputError naming ``name``."""
+    expected = f"(N, K) = ({n}, {num_classes})"
+    if arr.ndim != 2 or arr.shape != (n, num_classes):
+        raise InputError(f"{name}: a 2-D class array must be one-hot {expected} (one row per sample, one column per "
+                         f"class), got shape {arr.shape}; pass class indices as a 1-D array instead")
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{name}: one-hot rows must be numbers, got dtype {arr.dtype}")
+    ones = arr == 1
+    bad = np.flatnonzero((ones.sum(axis=1) != 1) | ((arr != 0) & ~ones).any(axis=1))
+    if len(bad):
+        row = arr[bad[0]]
+        other = np.flatnonzero((row != 0) & (row != 1))  # soft labels or scores, not a class
+        found = f"holds {row[other[0]]:g} at column {int(other[0])}" if len(other) else f"holds {int(row.sum())} ones"
+        raise InputError(f"{name}: one-hot rows must hold exactly one 1 and zeros elsewhere, but row {int(bad[0])} "
+                         f"{found}")
+    return ones.argmax(axis=1)

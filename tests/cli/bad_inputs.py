@@ -126,6 +126,9 @@ API = [
     (1, "explain_keras", {"target_class": -1}, "target_class"),
     (2, "explain_keras", {"original_class": 3, "target_class": 3}, "target_class"),
     (1, "explain_keras", {"original_class": [1, 2, 3]}, "original_class"),
+    (1, "explain_keras", {"original_class": [[1] * 10, [1] + [0] * 9]}, "original_class"),  # not one-hot
+    (1, "explain_keras", {"target_class": [[0.5] * 10, [0.5] * 10]}, "target_class"),  # soft labels
+    (1, "explain_keras", {"x": "infinite"}, "x"),  # tf.data.Dataset.repeat()
     (1, "explain_keras", {"baseline": "nope"}, "baseline"),
     (1, "explain_keras", {"baseline_options": {"nope": 1}}, "baseline_options"),
     (1, "explain_keras", {"precision": "float8"}, "precision"),

@@ -133,9 +133,13 @@ def _api_call(name, kwargs, model, tmp_path):
     x, _ = tx.data.load("digits", "test")
     images = {"empty": np.zeros((0, 28, 28, 1), np.float32), "nan": np.full((2, 28, 28, 1), np.nan, np.float32),
               "small": np.zeros((2, 14, 14, 1), np.float32), "rank2": np.zeros((28, 28), np.float32),
-              "channels_first": np.zeros((2, 1, 28, 28), np.float32)}
+              "channels_first": np.zeros((2, 1, 28, 28), np.float32), "infinite": None}
     if name == "explain_keras":
         xs = images[kwargs.pop("x")] if "x" in kwargs else x[:2]
+        if xs is None:  # an endless tf.data.Dataset
+            import tensorflow as tf
+
+            xs = tf.data.Dataset.from_tensor_slices(x[:2]).repeat()
         kwargs.setdefault("steps", 4) if kwargs.get("method", "integrated_gradients") == "integrated_gradients" else None
         return tx.explain_keras(model, xs, progress=False, **kwargs)
     if name == "ganmex.train":

@@ -173,6 +173,20 @@ def test_bad_input_is_refused_before_any_file_is_written(small_model, small_digi
     assert not (tmp_path / "out").exists()
 
 
+def test_an_infinite_dataset_is_refused_unless_limited_and_an_unknown_size_is_streamed(small_model, small_digits,
+                                                                                         tmp_path):
+    import tensorflow as tf
+
+    x, y = small_digits
+    endless = tf.data.Dataset.from_tensor_slices((x[:4], y[:4])).repeat()
+    with pytest.raises(InputError, match="^dataset: the tf.data.Dataset is infinite"):
+        _run(small_model, endless, tmp_path / "out", method="saliency")
+    assert not (tmp_path / "out").exists()
+    assert _run(small_model, endless, tmp_path / "limited", method="saliency", limit=6).images == 6
+    unknown = tf.data.Dataset.from_tensor_slices((x[:5], y[:5])).filter(lambda a, b: True)
+    assert _run(small_model, unknown, tmp_path / "unknown", method="saliency").images == 5
+
+
 def test_chief_fails_loudly_when_a_worker_is_silent_or_failed(small_model, small_digits, tmp_path):
     x, y = small_digits
     start = time.monotonic()

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import baselines as baselines_mod
 from .. import data as data_mod
+from ..data import stream
 from .. import input_range as input_range_mod
 from ..api import _check_input_shape, _check_method, _public, explain_keras, predict_scores
 from .. import rng
@@ -187,7 +188,7 @@ class _Job:
                 else contextlib.nullcontext())
         with beat:
             n_shards = 0
-            for shard, (x, y) in enumerate(ds.batch(self.shard_size).prefetch(1).as_numpy_iterator()):
+            for shard, (x, y) in enumerate(stream.read_chunks(ds, self.shard_size)):
                 n_shards = shard + 1
                 first = counts["images"]
                 counts["images"] += len(x)
@@ -335,15 +336,9 @@ def _stream(dataset, split, image_size, limit):
     else:
         raise InputError(f"dataset: expected a dataset name, an (images, labels) pair or a tf.data.Dataset of "
                          f"(image, label), got {type(dataset).__name__}")
-    spec = ds.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2 and spec[0].shape.rank in (3, 4)):
-        raise InputError(f"dataset: expected elements (image, label) with images (H, W, C) or (N, H, W, C), got "
-                         f"{spec}")
-    if spec[0].shape.rank == 4:
-        ds = ds.unbatch()
-    if not ds.element_spec[0].shape.is_fully_defined():
-        raise InputError(f"dataset: expected images of one fixed size, got shape {ds.element_spec[0].shape}; "
-                         "resize them (image_size=...)")
+    if limit is None:
+        stream.check_finite(ds, "dataset", allow_unknown=True)  # streamed to disk: an unknown size is fine
+    ds, _ = stream.image_stream(ds, "dataset", labels="required", resize_hint="resize them (image_size=...)")
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), tf.cast(tf.reshape(y, []), tf.int64)))
     if limit is not None:
         ds = ds.take(int(limit))
