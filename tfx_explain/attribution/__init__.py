@@ -14,7 +14,16 @@ name                       method                                              b
                            mean of our DeepLIFT over the references (equal to
                            shap's only on ReLU/MaxPool/Dense logit models)
 ``occlusion``              Occlusion-1 by default, fill = baseline              one per sample
+``smoothgrad``             SmoothGrad, mean dS/dx over 50 noisy copies          none
+``vargrad``                VarGrad, variance of dS/dx over the noisy copies     none
+``squaregrad``             SquareGrad, mean (dS/dx)^2 over the noisy copies     none
+``guided_backprop``        Guided Backprop: ReLU-family ops pass only positive  none
+                           signal; other activations plain (warned)
 =========================  ==================================================  ===========
+
+``noise_samples=n, noise_std=s`` on saliency, gradient_input, IG, EG, DeepLIFT and guided_backprop averages
+the map over n noisy copies (baselines fixed; :mod:`.noise`). SmoothGrad's noise std is relative to the
+input range.
 """
 from __future__ import annotations
 
@@ -25,8 +34,10 @@ from ._common import MethodResult
 from .deeplift import deeplift
 from .deepshap import deepshap
 from .gradients import gradient_input, saliency
+from .guided import guided_backprop
 from .integrated import expected_gradients, integrated_gradients, quadrature
 from .occlusion import occlusion
+from .smoothgrad import smoothgrad, squaregrad, vargrad
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,10 @@ METHODS = {
     "deeplift": MethodSpec(deeplift, "point"),
     "deepshap": MethodSpec(deepshap, "any"),
     "occlusion": MethodSpec(occlusion, "point", gradient=False),
+    "smoothgrad": MethodSpec(smoothgrad, "none"),
+    "vargrad": MethodSpec(vargrad, "none"),
+    "squaregrad": MethodSpec(squaregrad, "none"),
+    "guided_backprop": MethodSpec(guided_backprop, "none"),
 }
 
 
@@ -55,4 +70,5 @@ def register(name, function, baseline="point", gradient=True):
 
 
 __all__ = ["METHODS", "MethodResult", "MethodSpec", "register", "saliency", "gradient_input",
-           "integrated_gradients", "expected_gradients", "deeplift", "deepshap", "occlusion", "quadrature"]
+           "integrated_gradients", "expected_gradients", "deeplift", "deepshap", "occlusion", "quadrature",
+           "smoothgrad", "vargrad", "squaregrad", "guided_backprop"]
