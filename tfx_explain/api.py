@@ -83,8 +83,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         InputError: bad arguments, x outside the input range, uint8 x or a range-dependent baseline or
             filler where nothing gives the range. ModelError, MismatchError: see :mod:`tfx_explain.errors`.
     """
-    noise = attribution_noise.split_options(method, method_options)  # noise_samples= / noise_std= (noise.py)
     spec, options = _check_method(method, method_options)
+    noise = attribution_noise.split_options(method, options)  # pops noise_samples= / noise_std= (noise.py)
     positive_int(batch_size, "batch_size", allow_none=True)
     check_precision(precision)
     introspect.check_model(model)
@@ -177,13 +177,15 @@ def _check_method(method, options):
     spec = METHODS[method]
     params = inspect.signature(spec.function).parameters
     accepted = {name for name, p in params.items() if p.kind == p.KEYWORD_ONLY and name not in _COMMON}
-    unknown = sorted(set(options) - accepted)
+    own = dict(options)
+    attribution_noise.split_options(method, own)  # checks and removes noise_samples= / noise_std= (noise.py)
+    unknown = sorted(set(own) - accepted)
     if unknown:
         raise InputError(f"method_options: {unknown} are not options of {method!r}; it accepts {sorted(accepted)}")
-    option_types(options, {name: params[name].default for name in accepted}, "method_options")
-    for key in _COUNTS & set(options):
-        if isinstance(options[key], int):
-            positive_int(options[key], f"method_options: {key}")
+    option_types(own, {name: params[name].default for name in accepted}, "method_options")
+    for key in _COUNTS & set(own):
+        if isinstance(own[key], int):
+            positive_int(own[key], f"method_options: {key}")
     return spec, options
 
 

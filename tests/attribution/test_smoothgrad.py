@@ -217,3 +217,15 @@ def test_bad_inputs_raise_one_line(relu_cnn, images, method, options, match):
 def test_unknown_input_range_is_asked_for(relu_cnn, images, method, options, feature):
     with pytest.raises(InputError, match=rf"^input_range: {feature} needs the model's input range"):
         tx.explain_keras(relu_cnn, images, method=method, score="logit", head="logits", **options)
+
+
+def test_method_check_of_runs_and_cli_accepts_noise_options():
+    """scale.explain_dataset and the CLI's --set check options with api._check_method before any work."""
+    from tfx_explain.api import _check_method
+
+    options = {"noise_samples": 4, "noise_std": 0.1, "steps": 16}
+    assert _check_method("integrated_gradients", options)[1] == options  # kept whole for explain_keras
+    with pytest.raises(InputError, match=r"^noise_samples: method 'occlusion'"):
+        _check_method("occlusion", {"noise_samples": 4})
+    with pytest.raises(InputError, match=r"^method_options: \['noise'\] are not options"):
+        _check_method("saliency", {"noise": 4})
