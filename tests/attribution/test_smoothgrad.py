@@ -122,13 +122,20 @@ def test_noise_option_keeps_the_clean_baselines(tanh_cnn, images):
     assert np.abs(total - (e.input_scores - e.baseline_scores)).max() > 10 * noisy_residual.max()  # the clean delta is not the sum
 
 
-def test_noise_option_keeps_expected_gradients_references(tanh_cnn, images):
+def test_noise_option_keeps_expected_gradients_references(tanh_cnn, images, monkeypatch):
+    """Every noisy copy of input i draws input i's references; groups of images (memory) change nothing."""
+    from tfx_explain.attribution import noise
+
     data = (np.random.default_rng(1).random((12, 8, 8, 3)).astype(np.float32), np.arange(12) % 4)
     common = dict(baseline="train", data=data, original_class=[0, 1, 2], target_class=[1, 2, 3], steps=8)
     plain = _explain(tanh_cnn, images, "expected_gradients", **common)
     noisy = _explain(tanh_cnn, images, "expected_gradients", noise_samples=3, **common)
     np.testing.assert_array_equal(noisy.extras["reference_index"], plain.extras["reference_index"])
     assert not np.allclose(noisy.attributions, plain.attributions)
+    monkeypatch.setattr(noise, "GROUP_BYTES", 1)  # one image per group
+    grouped = _explain(tanh_cnn, images, "expected_gradients", noise_samples=3, **common)
+    np.testing.assert_array_equal(grouped.extras["reference_index"], plain.extras["reference_index"])
+    np.testing.assert_allclose(grouped.attributions, noisy.attributions, rtol=1e-5, atol=1e-7)
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +198,7 @@ def test_guided_backprop_warns_about_swish():
     h = keras.layers.Dense(4, activation="relu", name="dense_relu")(keras.layers.Flatten()(h))
     model = keras.Model(inputs, keras.layers.Dense(2, name="out")(h))
     x = np.random.default_rng(0).random((2, 6, 6, 1)).astype(np.float32)
-    with pytest.warns(UserWarning, match=r"guided_backprop: .*layer 'conv_swish'.* keep their plain gradient") as rec:
+    with pytest.warns(UserWarning, match=r"guided_backprop: .* keep their plain gradient: .*swish.* in layer 'conv_swish'$") as rec:
         e = tx.explain_keras(model, x, method="guided_backprop", score="logit", head="logits")
     assert not any("dense_relu" in str(r.message) for r in rec)
     assert "conv_swish" in e.options["plain_activations"][0]
@@ -229,3 +236,27 @@ def test_method_check_of_runs_and_cli_accepts_noise_options():
         _check_method("occlusion", {"noise_samples": 4})
     with pytest.raises(InputError, match=r"^method_options: \['noise'\] are not options"):
         _check_method("saliency", {"noise": 4})
+
+
+@pytest.mark.parametrize("layer", ["relu", "relu6", "leaky_relu", "elu"])
+def test_guided_rule_closed_form_on_one_hidden_layer(layer):
+    """x -> u = A x + a -> f(u) -> B f(u): guided gradient = A ([u > 0] [u < 6 for relu6] max(B w, 0))."""
+    import keras
+
+    keras.utils.set_random_seed(2)
+    make = {"relu": lambda: keras.layers.ReLU(), "relu6": lambda: keras.layers.ReLU(max_value=6.0),
+            "leaky_relu": lambda: keras.layers.LeakyReLU(negative_slope=0.2), "elu": lambda: keras.layers.ELU()}
+    inputs = keras.Input((3, 3, 1))
+    hidden = keras.layers.Dense(16, name="hidden", kernel_initializer=keras.initializers.RandomNormal(stddev=3.0))
+    head = keras.layers.Dense(3, name="head")
+    model = keras.Model(inputs, head(make[layer]()(hidden(keras.layers.Flatten()(inputs)))))
+    x = np.random.default_rng(3).normal(size=(4, 3, 3, 1)).astype(np.float32)
+    co, ct = np.array([0, 1, 2, 0]), np.array([1, 2, 0, 2])
+    (a, bias), (b, _) = hidden.get_weights(), head.get_weights()
+    u = x.reshape(4, -1) @ a + bias
+    gate = (u > 0) & ((u < 6) if layer == "relu6" else True)
+    assert gate.any() and (~gate).any() and (layer != "relu6" or (u >= 6).any())
+    upstream = (b[:, co] - b[:, ct]).T  # (N, 16)
+    expected = (gate * np.maximum(upstream, 0)) @ a.T
+    e = _explain(model, x, "guided_backprop", original_class=co, target_class=ct, input_range=(-4, 4))
+    np.testing.assert_allclose(e.attributions.reshape(4, -1), expected, rtol=1e-5, atol=1e-6)

@@ -31,8 +31,10 @@ from ._common import DEFAULT_BATCH, MethodResult
 from . import traced_path
 
 GUIDED_OPS = ("Relu", "Relu6", "LeakyRelu", "Elu")
-#: Element-wise activations that keep their plain gradient (warned about when on the traced path).
-PLAIN_ACTIVATIONS = frozenset({"Sigmoid", "Tanh", "Softplus", "Softsign", "Selu", "Erf", "Erfc", "Gelu"})
+#: Non-linearities that keep their plain gradient (warned about when on the traced path): smooth activations, and
+#: the select / max / min ops of a ReLU written without a Relu op (Keras' ``ReLU(threshold=...)``).
+PLAIN_ACTIVATIONS = frozenset({"Sigmoid", "Tanh", "Softplus", "Softsign", "Selu", "Erf", "Erfc", "Gelu",
+                               "Select", "SelectV2", "Maximum", "Minimum"})
 _NAME = "TfxExplainGuided"
 
 
@@ -89,6 +91,16 @@ def _output_layers(model):
     return names
 
 
+def _describe(findings):
+    """'Sigmoid, IdentityN (a tf.custom_gradient block, e.g. swish) in layer 'act'; Tanh in op 'x'' (grouped)."""
+    groups = {}
+    for f in findings:
+        where = f"layer {f.layer!r}" if f.layer else f"op {f.op_name!r}"
+        name = f"{f.op_type} ({f.reason})" if f.op_type == "IdentityN" else f.op_type
+        groups.setdefault(where, []).append(name)
+    return "; ".join(f"{', '.join(types)} in {where}" for where, types in groups.items())
+
+
 def _chunk_fn(score_fn):
     import tensorflow as tf
 
@@ -123,9 +135,8 @@ def guided_backprop(score_fn, x, weights, baselines=None, *, batch_size=None, st
     fn.get_concrete_function(*spec)
     findings = fn.python_function.findings
     if findings:
-        warnings.warn(f"guided_backprop: the guided rule applies to {'/'.join(GUIDED_OPS)} only; "
-                      + ", ".join(f.describe().replace(f" ({f.reason})", "") for f in findings)
-                      + " keep their plain gradient", UserWarning, stacklevel=3)
+        warnings.warn(f"guided_backprop: the guided rule applies to {'/'.join(GUIDED_OPS)} ops only; these keep "
+                      f"their plain gradient: {_describe(findings)}", UserWarning, stacklevel=3)
     out = map_batches(fn, [x, weights], batch_size or 4 * DEFAULT_BATCH, strategy=strategy, progress=progress,
                       desc="guided_backprop")
-    return MethodResult(out, {"plain_activations": tuple(f.describe() for f in findings)})
+    return MethodResult(out, {"plain_activations": tuple(_describe([f]) for f in findings)})

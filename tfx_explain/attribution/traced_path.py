@@ -151,6 +151,6 @@ def ops_on_path(inp, out, model, types, custom_gradients=False, skip_layers=()):
         if layer in skip_layers or (op.type, layer or op.name) in seen:
             continue
         seen.add((op.type, layer or op.name))
-        reason = "a tf.custom_gradient block (e.g. swish)" if custom else "not ReLU-family"
+        reason = "a tf.custom_gradient block, e.g. swish" if custom else "not ReLU-family"
         findings.append(Finding(op.type, op.name, layer, reason))
     return tuple(findings)
