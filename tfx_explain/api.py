@@ -131,7 +131,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
     if "input_range" in parameters:  # methods whose fillers need the range (the "noise" filler)
         kwargs["input_range"] = rng
     result = attribution_noise.run(spec.function, noise, score_fn, x, weights, call_baselines, kwargs, seed=seed,
-                                   input_range=rng, method=method)
+                                   input_range=rng)
 
     # a method may explain other weights than e_co - e_ct (EG's one_vs_one="reference" explains S_co alone)
     weights = result.extras.pop("explained_weights", weights)

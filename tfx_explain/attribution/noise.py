@@ -96,7 +96,7 @@ def noisy_copies(x, seed, samples, sigma, image_ids):
     return (x[:, None] + sigma * e).reshape((-1,) + x.shape[1:]).astype(np.float32)
 
 
-def run(function, noise, score_fn, x, weights, baselines, kwargs, *, seed, input_range, method):
+def run(function, noise, score_fn, x, weights, baselines, kwargs, *, seed, input_range):
     """``function(score_fn, x, weights, baselines, **kwargs)``, averaged over noisy copies when ``noise`` is given.
 
     Returns the method's MethodResult with (N, ...) attributions and extras: float arrays of the N·n copies
