@@ -24,6 +24,7 @@ S_w is the explained scalar of :mod:`tfx_explain.targets` (one-vs-one: the score
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from ..batching import map_batches
@@ -65,17 +66,13 @@ def override_map():
     return {op: _NAME for op in GUIDED_OPS}
 
 
-class guided_tracing:  # noqa: N801  - a context manager, used like rules.deeplift_tracing
+@contextlib.contextmanager
+def guided_tracing():
     """Graph ops of :data:`GUIDED_OPS` created inside get the guided rule. Use only while tracing (graph mode)."""
+    import tensorflow as tf
 
-    def __enter__(self):
-        import tensorflow as tf
-
-        self._ctx = tf.compat.v1.get_default_graph().gradient_override_map(override_map())
-        return self._ctx.__enter__()
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+    with tf.compat.v1.get_default_graph().gradient_override_map(override_map()):
+        yield
 
 
 def _output_layers(model):
