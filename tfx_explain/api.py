@@ -11,6 +11,7 @@ from . import counterfactual, perturbation  # noqa: F401  - they register their 
 from . import input_range as ir
 from ._checks import option_types, positive_int
 from .attribution import METHODS
+from .attribution import noise as attribution_noise
 from .baselines import PointBaselines, ReferenceSet
 from .data import as_images
 from .distribute import get_strategy
@@ -77,7 +78,9 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
             Rescaling / Normalization layer at the model's input, else from ``data``
             (:mod:`tfx_explain.input_range`). Used by the ``"max"`` and ``"uniform"`` baselines and the
             ``"noise"`` filler (which raise without it), and to check x: values outside it raise InputError.
-        **method_options: the method's own options (e.g. ``steps=200`` for IG, ``window=3`` for occlusion).
+        **method_options: the method's own options (e.g. ``steps=200`` for IG, ``window=3`` for occlusion), and
+            on gradient methods ``noise_samples=n, noise_std=0.2``: the map averaged over n noisy copies, std
+            relative to the input range, baselines fixed (:mod:`tfx_explain.attribution.noise`).
 
     Returns:
         An :class:`~tfx_explain.Explanation`.
@@ -87,6 +90,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
             filler where nothing gives the range. ModelError, MismatchError: see :mod:`tfx_explain.errors`.
     """
     spec, options = _check_method(method, method_options)
+    noise = attribution_noise.split_options(method, options)  # pops noise_samples= / noise_std= (noise.py)
     positive_int(batch_size, "batch_size", allow_none=True)
     check_precision(precision)
     introspect.check_model(model)
@@ -99,7 +103,7 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         baselines_mod.check_spec(baseline, x.shape, data)
     baseline_options = dict(baseline_options or {})
     _check_baseline_options(baseline_options)
-    needs_range = _needs_range(spec, baseline, options)
+    needs_range = _needs_range(spec, baseline, options) or attribution_noise.range_need(method, spec.function, noise)
     # a dataset name is loaded for its range only where the range is needed (arrays are cheap to read)
     range_data = data if (needs_range or not isinstance(data, str)) else None
     rng = _input_range(input_range, baseline_options.pop("input_range", None), model, range_data, x.shape[-1])
@@ -133,7 +137,8 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
         kwargs["allow_mismatch"] = allow_mismatch
     if "input_range" in parameters:  # methods whose fillers need the range (the "noise" filler)
         kwargs["input_range"] = rng
-    result = spec.function(score_fn, x, weights, call_baselines, **kwargs)
+    result = attribution_noise.run(spec.function, noise, score_fn, x, weights, call_baselines, kwargs, seed=seed,
+                                   input_range=rng)
 
     # a method may explain other weights than e_co - e_ct (EG's one_vs_one="reference" explains S_co alone)
     weights = result.extras.pop("explained_weights", weights)
@@ -181,13 +186,15 @@ def _check_method(method, options):
     spec = METHODS[method]
     params = inspect.signature(spec.function).parameters
     accepted = {name for name, p in params.items() if p.kind == p.KEYWORD_ONLY and name not in _COMMON}
-    unknown = sorted(set(options) - accepted)
+    own = dict(options)
+    attribution_noise.split_options(method, own)  # checks and removes noise_samples= / noise_std= (noise.py)
+    unknown = sorted(set(own) - accepted)
     if unknown:
         raise InputError(f"method_options: {unknown} are not options of {method!r}; it accepts {sorted(accepted)}")
-    option_types(options, {name: params[name].default for name in accepted}, "method_options")
-    for key in _COUNTS & set(options):
-        if isinstance(options[key], int):
-            positive_int(options[key], f"method_options: {key}")
+    option_types(own, {name: params[name].default for name in accepted}, "method_options")
+    for key in _COUNTS & set(own):
+        if isinstance(own[key], int):
+            positive_int(own[key], f"method_options: {key}")
     return spec, options
 
 

@@ -21,7 +21,7 @@ RNG_VERSION = 2
 
 # the streams: one name per kind of draw, so two kinds never share numbers
 STREAMS = {"references": 0, "uniform_baseline": 1, "random_target": 2, "eg_alpha": 3, "mp_init": 5,
-           "mp_jitter": 6, "noise_filler": 7, "shard": 11}
+           "mp_jitter": 6, "noise_filler": 7, "shard": 11, "gradient_noise": 12}
 
 
 def _entropy(seed):
@@ -50,6 +50,28 @@ def tf_key(seed, stream):
     """The int64 key of TensorFlow stateless ops for (seed, stream): ``seed=[tf_key(seed, stream), step]``."""
     state = np.random.SeedSequence(_entropy(seed), spawn_key=(int(stream),)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))  # 63 bits: a non-negative int64
+
+
+def tf_seeds(seed, stream, keys):
+    """(len(keys), 2) int64 seeds of TensorFlow's stateless ops: row i is [tf_key(seed, stream), keys[i]]."""
+    root = tf_key(seed, STREAMS[stream] if isinstance(stream, str) else int(stream))
+    keys = np.asarray(keys, np.int64).reshape(-1)
+    return np.stack([np.full(len(keys), root, np.int64), keys], axis=1)
+
+
+def tf_normal(seeds, shape):
+    """(len(seeds),) + shape float32 standard normals from TensorFlow's stateless Philox, in a graph or eagerly.
+
+    Row i is ``stateless_normal(shape, seed=seeds[i])`` with ``seeds`` from :func:`tf_seeds`: a pure function of
+    (seed, stream, key, shape), so it never depends on which other keys are drawn with it (chunking, padding),
+    and a traced draw equals an eager one. The seeds are a tensor argument, so a traced function serves every
+    seed. Used for the noisy copies of :mod:`tfx_explain.attribution.smoothgrad`.
+    """
+    import tensorflow as tf
+
+    shape = tuple(int(d) for d in shape)
+    return tf.map_fn(lambda s: tf.random.stateless_normal(shape, seed=s), tf.cast(seeds, tf.int64),
+                     fn_output_signature=tf.float32)
 
 
 def check_version(recorded, where):

@@ -19,7 +19,16 @@ name                       method                                              b
                            upsampled bilinearly to the input
 ``gradcam_pp``             Grad-CAM++ (Eq. 19 with Y = exp(S)), same layer      none
                            and upsampling; ``variant="xplique"`` as xplique
+``smoothgrad``             SmoothGrad, mean dS/dx over 50 noisy copies          none
+``vargrad``                VarGrad, variance of dS/dx over the noisy copies     none
+``squaregrad``             SquareGrad, mean (dS/dx)^2 over the noisy copies     none
+``guided_backprop``        Guided Backprop: ReLU-family ops pass only positive  none
+                           signal; other activations plain (warned)
 =========================  ==================================================  ===========
+
+``noise_samples=n, noise_std=s`` on saliency, gradient_input, IG, EG, DeepLIFT and guided_backprop averages
+the map over n noisy copies (baselines fixed; :mod:`.noise`). SmoothGrad's noise std is relative to the
+input range.
 """
 from __future__ import annotations
 
@@ -31,8 +40,10 @@ from .deeplift import deeplift
 from .deepshap import deepshap
 from .gradcam import gradcam, gradcam_pp
 from .gradients import gradient_input, saliency
+from .guided import guided_backprop
 from .integrated import expected_gradients, integrated_gradients, quadrature
 from .occlusion import occlusion
+from .smoothgrad import smoothgrad, squaregrad, vargrad
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,10 @@ METHODS = {
     "occlusion": MethodSpec(occlusion, "point", gradient=False),
     "gradcam": MethodSpec(gradcam, "none"),
     "gradcam_pp": MethodSpec(gradcam_pp, "none"),
+    "smoothgrad": MethodSpec(smoothgrad, "none"),
+    "vargrad": MethodSpec(vargrad, "none"),
+    "squaregrad": MethodSpec(squaregrad, "none"),
+    "guided_backprop": MethodSpec(guided_backprop, "none"),
 }
 
 
@@ -64,4 +79,5 @@ def register(name, function, baseline="point", gradient=True):
 
 __all__ = ["METHODS", "MethodResult", "MethodSpec", "register", "saliency", "gradient_input",
            "integrated_gradients", "expected_gradients", "deeplift", "deepshap", "occlusion", "quadrature",
-           "gradcam", "gradcam_pp"]
+           "gradcam", "gradcam_pp",
+           "smoothgrad", "vargrad", "squaregrad", "guided_backprop"]

@@ -134,3 +134,23 @@ def _layer_of(op_name, layer_names):
                 found = c
                 break
     return found
+
+
+def ops_on_path(inp, out, model, types, custom_gradients=False, skip_layers=()):
+    """Findings for the ops of ``types`` between ``inp`` and ``out`` (and, with ``custom_gradients``, every
+    ``tf.custom_gradient`` block, e.g. Keras' swish), one per (op type, Keras layer); ``skip_layers`` are not
+    reported. Used by guided backprop to name the activations that keep their plain gradient."""
+    dependent = rules.forward_reach(inp)
+    layers = _layer_names(model)
+    findings, seen = [], set()
+    for op in _path_ops(inp, out, dependent):
+        custom = op.type == "IdentityN" and "_gradient_op_type" in op.node_def.attr
+        if op.type not in types and not (custom_gradients and custom):
+            continue
+        layer = _layer_of(op.name, layers)
+        if layer in skip_layers or (op.type, layer or op.name) in seen:
+            continue
+        seen.add((op.type, layer or op.name))
+        reason = "a tf.custom_gradient block, e.g. swish" if custom else "not ReLU-family"
+        findings.append(Finding(op.type, op.name, layer, reason))
+    return tuple(findings)
