@@ -10,6 +10,8 @@ from ..batching import map_batches
 from ..errors import InputError
 
 EVALUATIONS_PER_CALL = 2048  # perturbed images built and scored per chunk (bounds memory)
+CHUNK_ELEMENTS = 2 ** 24  # perturbed image elements built per chunk (64 MiB of float32), for methods with many
+# samples per image (RISE, KernelSHAP): bounds memory at any image size
 SCORE_BATCH = 32  # small chunks run fastest on CPU (cache-resident activations; measured 2-3x vs 256)
 
 _SCORERS = weakref.WeakKeyDictionary()
