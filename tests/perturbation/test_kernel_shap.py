@@ -125,6 +125,22 @@ def test_additive_model_gets_its_own_terms():
     np.testing.assert_allclose(result.extras["shap_values"][0], terms, atol=1e-4)
 
 
+def test_one_vs_one_through_explain_keras_is_the_difference_of_class_values(digits_model, digits):
+    """The regression is linear in f and the design is seeded: phi(S_co - S_ct) = phi(S_co) - phi(S_ct)."""
+    import tfx_explain as tx
+
+    x = digits[1][0][:2]
+    kw = dict(method="kernel_shap", n_segments=10, compactness=0.3, sigma=1.0, num_samples=80, progress=False)
+    co, ct = np.array([1, 2]), np.array([7, 3])
+    pair = tx.explain_keras(digits_model, x, original_class=co, target_class=ct, **kw)
+    a = tx.explain_keras(digits_model, x, original_class=co, **kw).extras["shap_values"]
+    b = tx.explain_keras(digits_model, x, original_class=ct, **kw).extras["shap_values"]
+    np.testing.assert_allclose(pair.extras["shap_values"], a - b, atol=1e-5)
+    np.testing.assert_allclose(pair.attributions.sum(axis=(1, 2, 3)), pair.extras["shap_values"].sum(axis=1),
+                               rtol=1e-4, atol=1e-6)
+    assert np.abs(pair.extras["shap_values"]).max() > 1e-3
+
+
 def test_kernel_shap_g_runs_with_the_bundled_inpainter(composite, bundled_inpainter):
     """KernelSHAP-G on composite images: efficiency against the inpainter's fill of the whole image."""
     score_fn, x, weights = composite

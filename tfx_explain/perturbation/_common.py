@@ -43,6 +43,28 @@ def explained_scores(score_fn, images, weights, batch_size=None, strategy=None):
     return out
 
 
+def keep_and_fill(fill, x):
+    """A function ``(i, keep) -> (n, H, W, C)``: copies of image i kept to the degree ``keep`` (n, H, W) in
+    [0, 1] and filled elsewhere, ``x_i keep + f (1 - keep)`` (the fillers' blend with the mask m = 1 - keep).
+
+    Mask-independent fillers compute their image f once per input and blend in one fused pass,
+    ``f + keep (x_i - f)`` (building the copies through the generic filler call costs as much as a small
+    model's evaluations); mask-dependent ones (the inpainter, callables) get the mask 1 - keep.
+    """
+    from .fillers import reference_image
+
+    refs = reference_image(fill, x)
+
+    def perturb(i, keep):
+        if refs is None:
+            return fill(np.broadcast_to(x[i], keep.shape + x.shape[3:]), (1.0 - keep)[..., None])
+        out = np.multiply(keep[..., None], x[i] - refs[i], dtype=np.float32)
+        out += refs[i]
+        return out
+
+    return perturb
+
+
 def positive_int(value, name, upper=None):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"{name}: expected a positive int, got {value!r}")

@@ -22,6 +22,7 @@ two designs are identical. ``num_samples`` above 2^M - 2 enumerates every coalit
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import warnings
 
@@ -169,12 +170,14 @@ def kernel_shap(score_fn, x, weights, baselines, *, segments=None, n_segments=50
     values = np.zeros((len(x), int(n_features.max())), np.float64)
     ends = np.zeros((len(x), 2), np.float64)  # S(x), S(all removed)
     heat = np.zeros(x.shape[:3], np.float32)
+    perturb = _common.keep_and_fill(fill, x)
     bar = progress_bar(len(x), "kernel shap", progress, unit="img")
     for i in range(len(x)):  # one design per image; its coalitions are scored in chunks
         m = int(n_features[i])
         masks, kernel = designs[m]
         coalitions = np.concatenate([np.ones((1, m)), np.zeros((1, m)), masks])  # f(1), f(0) with the samples
-        scores = _scores(score_fn, fill, x[i], weights[i], segments[i], coalitions, batch_size, strategy)
+        scores = _scores(score_fn, functools.partial(perturb, i), x[i], weights[i], segments[i], coalitions,
+                         batch_size, strategy)
         ends[i] = scores[:2]
         phi = (shap_solve(masks, kernel, scores[2:], scores[0], scores[1]) if m > 1
                else np.array([scores[0] - scores[1]]))  # one feature has all the effect (shap)
@@ -188,15 +191,13 @@ def kernel_shap(score_fn, x, weights, baselines, *, segments=None, n_segments=50
                          "num_samples": np.array([len(designs[int(m)][0]) for m in n_features])})
 
 
-def _scores(score_fn, fill, image, weight, segments, coalitions, batch_size, strategy):
+def _scores(score_fn, perturb, image, weight, segments, coalitions, batch_size, strategy):
     """(n,) float64 S_w of one image with the superpixels of each coalition's zeros removed, in chunks."""
     chunk = int(max(1, min(_common.EVALUATIONS_PER_CALL, _common.CHUNK_ELEMENTS // image.size)))
     out = np.empty(len(coalitions), np.float64)
     for start in range(0, len(coalitions), chunk):
         rows = coalitions[start:start + chunk]
-        removed = (1.0 - rows[:, segments])[..., None].astype(np.float32)
-        perturbed = fill(np.broadcast_to(image, (len(rows),) + image.shape), removed)
+        perturbed = perturb(rows[:, segments].astype(np.float32))
         out[start:start + len(rows)] = _common.explained_scores(
             score_fn, perturbed, np.broadcast_to(weight, (len(rows),) + weight.shape), batch_size, strategy)
     return out
-

@@ -99,6 +99,7 @@ def rise(score_fn, x, weights, baselines, *, num_samples=2000, grid_size=7, keep
     cells = cell_size(size, grid)
     grids, offsets = draw_masks(num_samples, grid, keep_prob, cells, seed)
     chunk = int(min(num_samples, max(1, _common.CHUNK_ELEMENTS // int(np.prod(x.shape[1:])))))
+    perturb = _common.keep_and_fill(fill, x)
     saliency = np.zeros(x.shape[:3], np.float64)
     mask_sum = np.zeros(size, np.float64)
     bar = progress_bar(len(x) * num_samples, "rise", progress, unit="mask")
@@ -106,9 +107,8 @@ def rise(score_fn, x, weights, baselines, *, num_samples=2000, grid_size=7, keep
         stop = min(start + chunk, num_samples)
         masks = upsample_masks(grids[start:stop], offsets[start:stop], size, cells)
         mask_sum += masks.sum(axis=0, dtype=np.float64)
-        removed = (1.0 - masks)[..., None]
         for i in range(len(x)):
-            perturbed = fill(np.broadcast_to(x[i], (stop - start,) + x.shape[1:]), removed)
+            perturbed = perturb(i, masks)
             scores = _common.explained_scores(score_fn, perturbed, np.broadcast_to(weights[i], (stop - start,) +
                                               weights.shape[1:]), batch_size, strategy)
             saliency[i] += np.tensordot(scores.astype(np.float64), masks, axes=1)
