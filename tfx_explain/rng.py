@@ -21,7 +21,7 @@ RNG_VERSION = 2
 
 # the streams: one name per kind of draw, so two kinds never share numbers
 STREAMS = {"references": 0, "uniform_baseline": 1, "random_target": 2, "eg_alpha": 3, "mp_init": 5,
-           "mp_jitter": 6, "noise_filler": 7, "shard": 11, "gradient_noise": 12}
+           "mp_jitter": 6, "noise_filler": 7, "shard": 11, "gradient_noise": 12, "rise_masks": 17}
 
 
 def _entropy(seed):
