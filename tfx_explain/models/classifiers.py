@@ -85,7 +85,25 @@ def mobilenet_classifier(input_shape=(128, 128, 3), num_classes=2, weights=None,
     return model
 
 
-ARCHITECTURES = {"mnist_cnn": mnist_cnn, "cifar_cnn": cifar_cnn, "mobilenet_classifier": mobilenet_classifier}
+def gap_cnn(input_shape=(64, 64, 3), num_classes=10, name="gap_cnn"):
+    """A compact all-convolutional classifier (not from the papers): three 3x3 stride-2 convs (16, 32, 64, ReLU),
+    a 3x3 conv (64, ReLU), global average pooling and K outputs; about 60k parameters.
+
+    Small enough to ship as a file with the package (the composite GANMEX asset of notebook 06), and its last
+    conv feeds a global average pool, so Grad-CAM reduces to CAM on it (Zhou et al., 2016).
+    """
+    _check(input_shape, num_classes)
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for i, filters in enumerate((16, 32, 64), start=1):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu", name=f"conv{i}")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv4")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, _head(x, num_classes), name=name)
+
+
+ARCHITECTURES = {"mnist_cnn": mnist_cnn, "cifar_cnn": cifar_cnn, "mobilenet_classifier": mobilenet_classifier,
+                 "gap_cnn": gap_cnn}
 
 
 def build(name, input_shape, num_classes, **kwargs):
