@@ -157,10 +157,20 @@ class Ganmex:
         return save_models(path, {"generator": self.generator}, self.metadata)
 
 
+BUNDLED = {"composite": Path(__file__).parent / "assets" / "ganmex_composite"}
+
+
 def load(path):
-    """Load a saved GANMEX generator (safe mode: no pickle, only the package's registered layers)."""
+    """Load a saved GANMEX generator (safe mode: no pickle, only the package's registered layers).
+
+    ``path``: a directory written by :meth:`Ganmex.save` or :func:`train`, or ``"composite"``: the small
+    generator shipped with the package (preset ``cpu``, composite_fashion_mnist at 64x64), trained against the
+    classifier :func:`bundled_classifier` returns (scripts/train_composite_ganmex.py; its metadata holds the
+    steps, device and measured target-class success)."""
     from .generative.saving import load_models
 
+    if isinstance(path, str) and path in BUNDLED:
+        path = BUNDLED[path]
     path = Path(path)
     if not path.exists():
         raise InputError(f"path: no saved GANMEX generator at {path}")
@@ -170,6 +180,15 @@ def load(path):
     if metadata.get("kind") != "ganmex" or "generator" not in models:
         raise InputError(f"path: {path} does not hold a GANMEX generator")
     return Ganmex(models["generator"], metadata)
+
+
+def bundled_classifier(name="composite"):
+    """The classifier a bundled generator (:data:`BUNDLED`) explains: a Keras model, loaded in safe mode."""
+    from .models import load_model
+
+    if name not in BUNDLED:
+        raise InputError(f"name: expected one of {sorted(BUNDLED)}, got {name!r}")
+    return load_model(BUNDLED[name] / "classifier.keras")
 
 
 def _classifier_logits(classifier, probe):

@@ -30,12 +30,16 @@ def score_function(model, kind="probability", *, probe, one_vs_one=False, precis
                    head="auto"):
     """A :class:`ScoreFunction`, reused across calls on the same model so its traced functions are reused.
 
-    The model is checked on ``probe`` every time; only the last few models are kept.
+    The model is checked on ``probe`` every time (a cached model through a traced call: an eager call of a large
+    backbone costs about a second, more than the work of a few images); only the last few models are kept.
     """
     key = (id(model), kind, bool(one_vs_one), precision, bool(jit_compile), head)
     cached = _CACHE.get(key)
     if cached is not None and cached.user_model is model:
-        introspect.probe_outputs(model, probe)
+        probe = np.asarray(probe, np.float32)
+        traced = cached.compiled(("probe_outputs", probe.shape[1:]),
+                                 lambda: lambda v: introspect.call_model(cached.user_model, v))
+        introspect.probe_outputs(model, probe, call=traced)
         _CACHE.move_to_end(key)
         return cached
     fn = ScoreFunction(model, kind, probe=probe, one_vs_one=one_vs_one, precision=precision,

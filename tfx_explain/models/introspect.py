@@ -266,12 +266,13 @@ def weights_fingerprint(model):
     return h.hexdigest()
 
 
-def probe_outputs(model, x):
+def probe_outputs(model, x, call=None):
     """Run the model on a small probe batch and check that it returns class scores (N, K).
 
-    K = 1 is a binary head (see :func:`output_head`)."""
+    K = 1 is a binary head (see :func:`output_head`). ``call``: a traced ``x -> model(x)`` to use instead of an
+    eager call."""
     try:
-        out = call_model(model, x)
+        out = call(x) if call is not None else call_model(model, x)
     except Exception as err:
         raise ModelError(f"model: calling it on inputs of shape {tuple(x.shape)} failed "
                          f"({type(err).__name__}: {err})") from err
