@@ -286,11 +286,54 @@ def table3(ctx):
         curves.update(_curves(grid, ours))
     if args.roar and ctx.masks is None:
         rows += roar_rows(ctx, baselines)
+    paired = paired_claims({**_grid_values(ctx.out, "table3_grid"), **_grid_values(ctx.out, "table3_grid_ours")})
     paper = [{"metric": m, "column": c, "mean": v} for m, cols in PAPER_TABLE3_MNIST.items() for c, v in cols.items()]
     md = (f"### Table 3 — {ctx.name} (mean over {len(ctx.x)} one-vs-one pairs; higher is better except "
           "localization)\n\n" + TABLE3_NOTE + "\n" + metrics.summary_table(rows, "metric", "column")
           + "\nPaper (MNIST; inverse localization: SVHN):\n\n" + metrics.summary_table(paper, "metric", "column"))
-    return {"rows": rows, "markdown": md, "curves": curves}
+    md += "\n" + paired_markdown(paired)
+    return {"rows": rows, "markdown": md, "curves": curves, "paired": paired}
+
+
+# Table 3's claims, as pairs of columns on the same explained pairs: (a, b) with a expected better.
+CLAIMS = [("integrated_gradients/MDTS", "integrated_gradients/Zero"), ("integrated_gradients/GAN",
+          "integrated_gradients/Zero"), ("integrated_gradients/GAN", "integrated_gradients/MDTS"),
+          ("deeplift/GAN", "deeplift/MDTS"), ("occlusion/GAN", "occlusion/MDTS"),
+          ("integrated_gradients/GAN", "expected_gradients/EG")]
+
+
+def _grid_values(folder, name):
+    """{"method/baseline/metric": per-sample values} of a saved grid (``GridResult.save``)."""
+    path = Path(folder) / f"{name}.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text()).get("values", {})
+
+
+def paired_claims(values, metrics_=("aopc_100", "aopc_all", "faithfulness", "monotonicity")):
+    """Paired bootstrap intervals of a - b over the same explained pairs for :data:`CLAIMS`
+    (:func:`tfx_explain.metrics.paired_difference`): a ranking holds only where the interval excludes 0."""
+    rows = []
+    for a, b in CLAIMS:
+        for metric in metrics_:
+            ka, kb = f"{a}/{metric}", f"{b}/{metric}"
+            if ka in values and kb in values:
+                r = metrics.paired_difference(values[ka], values[kb])
+                rows.append({"a": a, "b": b, "metric": metric, **{k: r[k] for k in ("n", "mean_a", "mean_b",
+                                                                                    "difference", "ci", "excludes_zero")}})
+    return rows
+
+
+def paired_markdown(rows):
+    if not rows:
+        return ""
+    lines = ["Paired differences on the same pairs (95% bootstrap interval; a ranking only where it excludes 0):", "",
+             "| a | b | metric | a − b | 95% CI | shown |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        shown = ("a > b" if r["difference"] > 0 else "a < b") if r["excludes_zero"] else "no difference shown"
+        lines.append(f"| {r['a']} | {r['b']} | {r['metric']} | {r['difference']:+.3f} | "
+                     f"[{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}] | {shown} |")
+    return "\n".join(lines) + "\n"
 
 
 def _eps_gini_rows(grid, ours):
