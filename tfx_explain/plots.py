@@ -338,8 +338,8 @@ def _check_class_names(class_names, e, indices):
 
 def _baseline_label(e):
     """The baseline's name (``Explanation.options["baseline"]``); for a removal method without one (SP, LIME,
-    MP, RISE, KernelSHAP) the name of its filler (``options["filler"]``), so that RISE-G ("inpaint") is told from RISE
-    ("zero"); None for methods with neither."""
+    MP, RISE, KernelSHAP) the name of its filler (``options["filler"]``), so that RISE-G ("inpaint") is told
+    from RISE ("zero"); None for methods with neither."""
     options = getattr(e, "options", {})
     name = options.get("baseline")
     if name is None:
