@@ -92,10 +92,11 @@ class Explanation:
             indices, max_rows: the samples drawn (default the first ``max_rows``).
             class_names: names of the classes, indexed by class.
             path: also save the figure there as PNG (atomically).
-            sign: "all", "positive", "negative" or "absolute"; scale: "per_map" or "shared" (one colour scale
-                for all rows); outlier_perc: the top percentage of magnitudes that saturates the colours;
-                overlay, alpha: draw the map over the input in grey, with opacity up to ``alpha``
-                (:func:`tfx_explain.plots.compare`, of which this is the one-explanation case).
+            sign: "all", "positive", "negative" or "absolute"; scale: "per_map", "row" (one colour scale per
+                sample) or "shared" (one for all rows); outlier_perc: the top percentage of magnitudes that saturates the colours;
+                overlay, alpha: draw the map over the input in grey, with opacity up to ``alpha`` (on by default
+                here, off by default in :func:`tfx_explain.plots.compare`, of which this is the one-explanation
+                case).
         Returns:
             The matplotlib Figure.
         Raises:
