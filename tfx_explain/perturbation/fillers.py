@@ -351,7 +351,9 @@ def get_filler(spec="gray", input_range=None, *, baselines=None, dataset_mean=No
     if isinstance(filler, Inpaint) and rng is not None:
         own = ir.normalize(filler.inpainter.input_range)
         if not (np.array_equal(own.low, rng.low) and np.array_equal(own.high, rng.high)):
-            raise InputError(f"{argument}: the inpainter takes images in {own}, but the model's input range is {rng}")
+            raise InputError(f"{argument}: the inpainter takes images in {own}, but the model's input range is {rng}; "
+                             "pass one built for that range, e.g. inpainting.Inpainter(inp.generator, inp.metadata, "
+                             "inp.channel_order, input_range=(0, 255)) with inp = inpainting.load()")
     return filler
 
 
