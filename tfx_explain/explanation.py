@@ -104,7 +104,7 @@ class Explanation:
         """
         from . import plots
 
-        return plots.compare({(self.method, plots._baseline_label(self)): self}, indices, max_rows, class_names,
+        return plots.compare({(plots._method_label(self), plots._baseline_label(self)): self}, indices, max_rows, class_names,
                              path, sign=sign, scale=scale, outlier_perc=outlier_perc, overlay=overlay, alpha=alpha)
 
     def save(self, path):
