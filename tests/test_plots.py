@@ -139,6 +139,28 @@ def test_a_method_without_baseline_draws_input_and_map_only(maps):
     assert len(fig.axes) == 3 * 2 + 3
 
 
+def test_a_removal_method_is_labelled_by_its_filler_so_rise_g_differs_from_rise(maps):
+    x, a = maps
+    made = []
+    for filler in ("zero", "inpaint"):
+        e = _explanation(x, a, method="rise", baseline=None)
+        e.baselines, e.options["filler"] = None, filler
+        made.append(e)
+    assert [ax.get_title() for ax in made[1].plot(overlay=False).axes[:2]] == ["input", "rise+inpaint"]
+    fig = plots.compare(made)  # the same method and no baseline: only the filler tells them apart
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["input", "rise+zero", "rise+inpaint"]
+
+
+def test_a_noise_averaged_map_is_titled_as_such(maps):
+    x, a = maps
+    smoothed = _explanation(x, a)
+    smoothed.options["noise_samples"] = 4
+    assert smoothed.plot().axes[2].get_title() == "integrated_gradients (noise ×4)+zero"
+    fig = plots.compare([_explanation(x, a), smoothed])  # told apart, not refused as one label twice
+    assert [ax.get_title() for ax in fig.axes[2:4]] == ["integrated_gradients+zero",
+                                                         "integrated_gradients (noise ×4)+zero"]
+
+
 def test_plot_returns_the_figure_and_path_writes_a_png_atomically(maps, tmp_path):
     x, a = maps
     fig = _explanation(x, a).plot(path=tmp_path / "sub" / "e.png")

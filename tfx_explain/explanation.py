@@ -92,10 +92,12 @@ class Explanation:
             indices, max_rows: the samples drawn (default the first ``max_rows``).
             class_names: names of the classes, indexed by class.
             path: also save the figure there as PNG (atomically).
-            sign: "all", "positive", "negative" or "absolute"; scale: "per_map" or "shared" (one colour scale
-                for all rows); outlier_perc: the top percentage of magnitudes that saturates the colours;
-                overlay, alpha: draw the map over the input in grey, with opacity up to ``alpha``
-                (:func:`tfx_explain.plots.compare`, of which this is the one-explanation case).
+            sign: "all", "positive", "negative" or "absolute"; scale: "per_map", "row" (one colour scale per
+                sample) or "shared" (one for all rows); outlier_perc: the top percentage of magnitudes that
+                saturates the colours;
+                overlay, alpha: draw the map over the input in grey, with opacity up to ``alpha`` (on by default
+                here, off by default in :func:`tfx_explain.plots.compare`, of which this is the one-explanation
+                case).
         Returns:
             The matplotlib Figure.
         Raises:
@@ -103,8 +105,9 @@ class Explanation:
         """
         from . import plots
 
-        return plots.compare({(self.method, plots._baseline_label(self)): self}, indices, max_rows, class_names,
-                             path, sign=sign, scale=scale, outlier_perc=outlier_perc, overlay=overlay, alpha=alpha)
+        label = (plots._method_label(self), plots._baseline_label(self))
+        return plots.compare({label: self}, indices, max_rows, class_names, path, sign=sign, scale=scale,
+                             outlier_perc=outlier_perc, overlay=overlay, alpha=alpha)
 
     def save(self, path):
         """Write one ``.npz`` holding the arrays and a JSON header; atomic, loadable without pickle."""

@@ -242,8 +242,9 @@ def compare(explanations, indices=None, max_rows=8, class_names=None, path=None,
     one-vs-all).
 
     Args:
-        explanations: a list of :class:`~tfx_explain.Explanation` (labelled by their method and
-            ``options["baseline"]``) or a dict ``{(method_label, baseline_label): Explanation}`` (baseline_label
+        explanations: a list of :class:`~tfx_explain.Explanation` (labelled by their method, with
+            "(noise ×n)" when noise-averaged, and ``options["baseline"]``, or the filler of a removal method
+            without one) or a dict ``{(method_label, baseline_label): Explanation}`` (baseline_label
             None for methods without a baseline); all on the same inputs and classes.
         indices, max_rows: the samples drawn (default the first ``max_rows``).
         class_names: names of the classes, indexed by class.
@@ -304,7 +305,7 @@ def _labelled(explanations):
             raise InputError("explanations: a dict must be keyed by (method label, baseline label) pairs")
         labelled = [(str(k[0]), None if k[1] is None else str(k[1]), e) for k, e in items]
     elif isinstance(explanations, (list, tuple)):
-        labelled = [(getattr(e, "method", None), _baseline_label(e), e) for e in explanations]
+        labelled = [(_method_label(e), _baseline_label(e), e) for e in explanations]
     else:
         raise InputError(f"explanations: expected a list of Explanation or a dict, got {type(explanations).__name__}")
     if not labelled:
@@ -336,9 +337,22 @@ def _check_class_names(class_names, e, indices):
         raise InputError(f"class_names: expected a name for every class up to {highest}, got {len(class_names)} names")
 
 
+def _method_label(e):
+    """The method's name, with ``(noise ×n)`` when its map is averaged over n noisy copies (``noise_samples=``),
+    so that a smoothed map is not titled as the plain one."""
+    method = getattr(e, "method", None)
+    samples = getattr(e, "options", {}).get("noise_samples")
+    return method if samples is None else f"{method} (noise ×{samples})"
+
+
 def _baseline_label(e):
-    """The baseline's name (``Explanation.options["baseline"]``), None for methods without one."""
-    name = getattr(e, "options", {}).get("baseline")
+    """The baseline's name (``Explanation.options["baseline"]``); for a removal method without one (SP, LIME,
+    MP, RISE, KernelSHAP) the name of its filler (``options["filler"]``), so that RISE-G ("inpaint") is told
+    from RISE ("zero"); None for methods with neither."""
+    options = getattr(e, "options", {})
+    name = options.get("baseline")
+    if name is None:
+        name = options.get("filler")
     return None if name is None else str(name)
 
 

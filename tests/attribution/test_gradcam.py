@@ -152,6 +152,20 @@ def test_bad_layer_is_one_line_listing_candidates(cnn, images, layer, words):
     assert "\n" not in message and all(w in message for w in words), message
 
 
+def test_naming_a_nested_model_points_to_its_inner_layers(images):
+    """A nested backbone is not hooked itself: the error names its last 4-D layer, not a false 'not 4-D'."""
+    import keras
+
+    backbone = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(4, 3, name="inner_a"),
+                                 keras.layers.Conv2D(4, 3, name="inner_b")], name="backbone")
+    model = keras.Sequential([keras.Input((12, 12, 3)), backbone, keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3)])
+    with pytest.raises(InputError) as err:
+        tx.explain_keras(model, images[0][:1], method="gradcam", layer="backbone")
+    message = str(err.value)
+    assert "nested model" in message and "'inner_b'" in message and "not 4-D" not in message, message
+
+
 def test_bad_options_raise(cnn, images):
     with pytest.raises(InputError, match="interpolation"):
         tx.explain_keras(cnn, images[0][:1], method="gradcam", interpolation="nearest")

@@ -209,6 +209,7 @@ def test_guided_backprop_warns_about_swish():
     ("smoothgrad", dict(samples=0), r"^method_options: samples: expected a positive integer"),
     ("vargrad", dict(samples=1), r"^samples: expected an integer >= 2"),
     ("occlusion", dict(noise_samples=4), r"^noise_samples: method 'occlusion' takes no noise averaging"),
+    ("vargrad", dict(noise_samples=4), r"^noise_samples: method 'vargrad' is noise averaging itself; pass samples="),
     ("saliency", dict(noise_samples=0), r"^noise_samples: expected a positive integer"),
     ("saliency", dict(noise_std=0.1), r"^noise_std: given without noise_samples"),
     ("saliency", dict(noise_samples=3, noise_std=float("nan")), r"^noise_std: expected a finite number"),

@@ -66,6 +66,32 @@ def test_inpaint_filler_binarises_and_keeps_known_pixels(batch, random_inpainter
     np.testing.assert_array_equal(out[~masks.astype(bool)], images[~masks.astype(bool)])
 
 
+def test_inpaint_filler_refuses_images_outside_the_inpainters_range(batch, random_inpainter):
+    """[0, 255] pixels fed to a [0, 1] inpainter would get near-black holes: refused before any work."""
+    images, masks = batch
+    fill = get_filler(random_inpainter)
+    fill.check(images)  # [0, 1]: accepted
+    with pytest.raises(InputError) as err:
+        fill.check(255 * images)
+    with pytest.raises(InputError, match="filler: the inpainter takes images"):  # called directly (metrics' fill=)
+        fill(255 * images, masks)
+    assert str(err.value).startswith("filler: the inpainter takes images in [0, 1]") and "\n" not in str(err.value)
+
+
+def test_an_inpainter_of_another_range_than_the_models_is_refused_with_the_remedy(batch, random_inpainter):
+    from tfx_explain.inpainting import Inpainter
+
+    images, masks = batch
+    with pytest.raises(InputError) as err:
+        get_filler(random_inpainter, input_range=(0, 255))
+    assert str(err.value).startswith("filler:") and "input_range=(0, 255)" in str(err.value)
+    inp = random_inpainter  # the remedy the message gives: the same generator, mapped from [0, 255]
+    ranged = get_filler(Inpainter(inp.generator, inp.metadata, inp.channel_order, input_range=(0, 255)),
+                        input_range=(0, 255))
+    np.testing.assert_allclose(ranged(255 * images, masks), 255 * get_filler(inp)(images, masks), rtol=1e-4,
+                               atol=1e-3)
+
+
 def test_one_mask_broadcasts_and_channel_masks_reduce(batch):
     images, masks = batch
     fill = get_filler("zero")

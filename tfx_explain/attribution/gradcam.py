@@ -242,7 +242,20 @@ def find_layer(model, image_shape, name=None):
     which = f"the last 8 of {len(names)}" if len(names) > 8 else "they"
     if matches:
         raise InputError(f"layer: {len(matches)} layers with a 4-D output are named {name!r}; rename one")
-    other = " (it exists, but its output is not 4-D)" if any(
-        layer.name == name for layer in all_layers(model)) else ""
+    other = _why_not(model, name, spatial)
     raise InputError(f"layer: no layer with a 4-D (N, h, w, k) output is named {name!r}{other}; {which} are "
                      f"{shown}")
+
+
+def _why_not(model, name, spatial):
+    """Why an existing layer ``name`` is no candidate: a nested model (its inner layers are the candidates:
+    name one of them) or a layer whose output is not 4-D; "" when no layer has that name."""
+    named = [layer for layer in all_layers(model) if layer.name == name]
+    if not named:
+        return ""
+    inner = {id(layer) for layer in all_layers(named[0])}
+    if inner:
+        last = [layer.name for layer in spatial if id(layer) in inner][-1:]
+        hint = f", e.g. its last with a 4-D output, {last[0]!r}" if last else ""
+        return f" (it is a nested model: name a layer inside it{hint})"
+    return " (it exists, but its output is not 4-D)"

@@ -31,6 +31,7 @@ from .smoothgrad import check_noise_std, noise_draw, noise_seeds, noise_sigma
 #: SmoothGrad itself is not offered).
 NOISE_METHODS = ("saliency", "gradient_input", "integrated_gradients", "expected_gradients", "deeplift",
                  "guided_backprop")
+OWN_NOISE = ("smoothgrad", "vargrad", "squaregrad")  # their own samples= and noise_std= do it
 DEFAULT_STD = 0.2
 GROUP_BYTES = 1 << 28  # noisy copies materialised at once on the host (256 MB)
 
@@ -52,6 +53,9 @@ def split_options(method, method_options):
             raise InputError("noise_std: given without noise_samples; pass noise_samples=n (e.g. 50) to average "
                              "the map over n noisy copies")
         return None
+    if method in OWN_NOISE:  # a user of captum's NoiseTunnel will try noise_samples= on SmoothGrad itself
+        raise InputError(f"noise_samples: method {method!r} is noise averaging itself; pass samples=n (and "
+                         "noise_std=) instead")
     if method not in NOISE_METHODS:
         raise InputError(f"noise_samples: method {method!r} takes no noise averaging; it applies to "
                          f"{list(NOISE_METHODS)}")
