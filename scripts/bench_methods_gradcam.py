@@ -60,7 +60,7 @@ def run(model_name, size, images, batch_size=32, repeats=5, seed=0):
     import tensorflow as tf
 
     import tfx_explain as tx
-    from tfx_explain.attribution.gradcam import find_layer, gradcam, hooked
+    from tfx_explain.attribution.gradcam import find_layer, gradcam, layer_gradient
     from tfx_explain.targets import class_weights, score_function
 
     model = build_model(model_name, size)
@@ -73,16 +73,7 @@ def run(model_name, size, images, batch_size=32, repeats=5, seed=0):
 
     @tf.function(reduce_retracing=True)
     def bare(xc, wc):
-        recorded = []
-        with tf.GradientTape() as tape:
-            def record(_, out):
-                tape.watch(out)
-                recorded.append(out)
-                return out
-
-            with hooked([layer], record):
-                explained = score_fn.explained(xc, wc)
-        return tape.gradient(explained, recorded[-1])
+        return layer_gradient(score_fn, layer, xc, wc)[2]
 
     def chunks(fn):
         for start in range(0, images, batch_size):

@@ -105,20 +105,11 @@ def _chunk_function(score_fn, layer, method, variant, interpolation):
     status = {}  # set while tracing; read by _cam
 
     def chunk(xc, wc):
-        recorded = []
-        with tf.GradientTape() as tape:
-            def record(_, out):
-                tape.watch(out)
-                recorded.append(out)
-                return out
-
-            with hooked([layer], record):
-                explained = score_fn.explained(xc, wc)
-        grad = tape.gradient(explained, recorded[-1])  # called once: find_layer checked it
+        explained, activation, grad = layer_gradient(score_fn, layer, xc, wc)
         if grad is None:  # raised by _cam after tracing (an error raised while tracing reaches users wrapped)
             status["disconnected"] = True
-            grad = tf.zeros_like(recorded[-1])
-        a, g = tf.cast(recorded[-1], tf.float32), tf.cast(grad, tf.float32)
+            grad = tf.zeros_like(activation)
+        a, g = tf.cast(activation, tf.float32), tf.cast(grad, tf.float32)
         alpha = gradcam_weights(g) if method == "gradcam" else gradcam_pp_weights(g, a, variant)
         cam = tf.nn.relu(tf.reduce_sum(alpha * a, axis=-1, keepdims=True))  # (N, h, w, 1)
         size, channels = tf.shape(xc)[1:3], tf.shape(xc)[-1]
@@ -127,6 +118,24 @@ def _chunk_function(score_fn, layer, method, variant, interpolation):
 
     chunk.status = status
     return chunk
+
+
+def layer_gradient(score_fn, layer, xc, wc):
+    """(S_w(x), A, dS_w/dA) for a chunk: the layer's output A recorded through a call hook (Keras 3 cannot cut a
+    nested model at an inner layer) and watched by the tape. The layer is called once per pass (find_layer
+    checked it); dS_w/dA is None where the score does not depend on A."""
+    import tensorflow as tf
+
+    recorded = []
+    with tf.GradientTape() as tape:
+        def record(_, out):
+            tape.watch(out)
+            recorded.append(out)
+            return out
+
+        with hooked([layer], record):
+            explained = score_fn.explained(xc, wc)
+    return explained, recorded[-1], tape.gradient(explained, recorded[-1])
 
 
 def gradcam_weights(g):

@@ -33,7 +33,7 @@ from ..batching import progress_bar
 from ..errors import InputError
 from . import _common
 from .fillers import get_filler
-from .lime import check_segments, slic_segments
+from .lime import superpixels
 
 
 def size_weights(m):
@@ -157,11 +157,7 @@ def kernel_shap(score_fn, x, weights, baselines, *, segments=None, n_segments=50
     num_samples = _common.positive_int(num_samples, "num_samples")
     fill = get_filler(filler, input_range=input_range)
     fill.check(x)  # before any work
-    if segments is None:
-        _common.positive_int(n_segments, "n_segments")
-        segments = slic_segments(x, n_segments, compactness, sigma)
-    segments = check_segments(segments, x)
-    n_features = segments.reshape(len(x), -1).max(axis=1) + 1
+    segments, n_features = superpixels(x, segments, n_segments, compactness, sigma)
     if num_samples < n_features.max():
         raise InputError(f"num_samples: expected at least the number of superpixels ({int(n_features.max())}), "
                          f"got {num_samples}")

@@ -44,6 +44,17 @@ def check_segments(segments, x):
     return np.stack([np.unique(s, return_inverse=True)[1].reshape(s.shape) for s in seg])
 
 
+def superpixels(x, segments=None, n_segments=50, compactness=30.0, sigma=3.0):
+    """The superpixels of LIME and KernelSHAP: the given ``segments`` (checked and relabelled), else SLIC's.
+
+    Returns (labels (N, H, W) int in 0..S_i-1, S (N,) superpixels per image)."""
+    if segments is None:
+        _common.positive_int(n_segments, "n_segments")
+        segments = slic_segments(x, n_segments, compactness, sigma)
+    segments = check_segments(segments, x)
+    return segments, segments.reshape(len(x), -1).max(axis=1) + 1
+
+
 def sample_rows(n_features, num_samples, seed):
     """lime's perturbation design: RandomState(seed).randint(0, 2, N * S).reshape(N, S), first row all ones."""
     rows = np.random.RandomState(seed).randint(0, 2, num_samples * n_features).reshape((num_samples, n_features))
@@ -90,11 +101,7 @@ def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compa
     ridge_alpha = _common.positive_float(ridge_alpha, "ridge_alpha", allow_zero=True)
     fill = get_filler(filler, input_range=input_range)
     fill.check(x)  # before any work
-    if segments is None:
-        _common.positive_int(n_segments, "n_segments")
-        segments = slic_segments(x, n_segments, compactness, sigma)
-    segments = check_segments(segments, x)
-    n_features = segments.reshape(len(x), -1).max(axis=1) + 1
+    segments, n_features = superpixels(x, segments, n_segments, compactness, sigma)
     rows = {int(s): sample_rows(int(s), num_samples, seed) for s in np.unique(n_features)}
     coefficients = np.zeros((len(x), int(n_features.max())), np.float64)
     intercepts = np.zeros(len(x), np.float64)
