@@ -34,8 +34,9 @@ def check_differentiable(score_fn, x, weights, name):
 
     from ..errors import ModelError
 
-    probe = tf.constant(x[:1])
-    _, grad = explained_gradient(score_fn, probe, tf.constant(weights[:1]))
+    # traced, and reused on the same model: an eager gradient of a large backbone costs about a second per call
+    gradient = score_fn.compiled(("checked_gradient",), lambda: lambda v, w: explained_gradient(score_fn, v, w)[1])
+    grad = gradient(tf.constant(x[:1]), tf.constant(weights[:1]))
     if grad is None:
         raise ModelError(f"model: method {name!r} needs gradients, but the model's output does not depend "
                          "differentiably on its input")
