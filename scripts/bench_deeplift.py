@@ -18,18 +18,8 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 
-
-def _median_time(fn, repeats):
-    fn()  # warm-up (and trace)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_time  # scripts/_timing.py (the scripts' directory is on sys.path)
 
 
 def main(argv=None):
@@ -66,10 +56,10 @@ def main(argv=None):
 
     pair = tf.constant(np.concatenate([x, b]))
     w2 = tf.constant(np.concatenate([w, w]))
-    t_bare = _median_time(lambda: bare(pair, w2).numpy(), args.repeats)
-    t_dl = _median_time(lambda: tx.attribution.deeplift(score_fn, x, w, b, batch_size=args.images).attributions,
+    t_bare = median_time(lambda: bare(pair, w2).numpy(), args.repeats)
+    t_dl = median_time(lambda: tx.attribution.deeplift(score_fn, x, w, b, batch_size=args.images).attributions,
                         args.repeats)
-    t_api = _median_time(lambda: tx.explain_keras(model, x, method="deeplift", baseline=b, score="logit",
+    t_api = median_time(lambda: tx.explain_keras(model, x, method="deeplift", baseline=b, score="logit",
                                                   original_class=co, target_class=ct, batch_size=args.images),
                          args.repeats)
     result = {

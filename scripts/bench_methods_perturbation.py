@@ -22,23 +22,13 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 
 import numpy as np
 
+from _timing import median_time  # scripts/_timing.py (the scripts' directory is on sys.path)
+
 RISE_MASKS, SHAP_SAMPLES, BATCH = 2000, 1000, 32
 SIZES = {"cifar_cnn": 64, "resnet50": 224}
-
-
-def _median_time(fn, repeats):
-    fn()  # warm-up (traces)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _model(name, size):
@@ -83,21 +73,21 @@ def run(model_name, size, images, repeats=1, g_samples=200):
         return evaluate
 
     # RISE against xplique's Rise
-    seconds["rise"] = _median_time(lambda: rise(score_fn, x, weights, None, num_samples=RISE_MASKS,
+    seconds["rise"] = median_time(lambda: rise(score_fn, x, weights, None, num_samples=RISE_MASKS,
                                                 batch_size=BATCH), repeats)
-    seconds["rise_limit"] = _median_time(limit(RISE_MASKS), repeats)
+    seconds["rise_limit"] = median_time(limit(RISE_MASKS), repeats)
     try:
         from xplique.attributions import Rise
 
         explainer = Rise(model, batch_size=BATCH, nb_samples=RISE_MASKS, grid_size=7, preservation_probability=0.5)
-        seconds["xplique_rise"] = _median_time(lambda: np.asarray(explainer.explain(x, weights)), repeats)
+        seconds["xplique_rise"] = median_time(lambda: np.asarray(explainer.explain(x, weights)), repeats)
     except ImportError as err:
         seconds["xplique_rise"] = f"unavailable: {err}"
 
     # KernelSHAP against shap's KernelExplainer on the same superpixels
-    seconds["kernel_shap"] = _median_time(lambda: kernel_shap(score_fn, x, weights, None, segments=segments,
+    seconds["kernel_shap"] = median_time(lambda: kernel_shap(score_fn, x, weights, None, segments=segments,
                                                               num_samples=SHAP_SAMPLES, batch_size=BATCH), repeats)
-    seconds["kernel_shap_limit"] = _median_time(limit(SHAP_SAMPLES + 2), repeats)
+    seconds["kernel_shap_limit"] = median_time(limit(SHAP_SAMPLES + 2), repeats)
     predict = tf.function(lambda b: model(b, training=False), reduce_retracing=True)
     try:
         import shap
@@ -114,7 +104,7 @@ def run(model_name, size, images, repeats=1, g_samples=200):
                 m = int(seg.max()) + 1
                 shap.KernelExplainer(f, np.zeros((1, m))).shap_values(np.ones((1, m)), nsamples=SHAP_SAMPLES,
                                                                       l1_reg=False, silent=True)
-        seconds["shap_kernel_explainer"] = _median_time(shap_run, repeats)
+        seconds["shap_kernel_explainer"] = median_time(shap_run, repeats)
     except ImportError as err:
         seconds["shap_kernel_explainer"] = f"unavailable: {err}"
 
@@ -124,13 +114,13 @@ def run(model_name, size, images, repeats=1, g_samples=200):
         from tfx_explain.perturbation.fillers import get_filler
 
         filler = get_filler(fill)
-        seconds["rise_g"] = _median_time(lambda: rise(score_fn, x, weights, None, num_samples=g_samples,
+        seconds["rise_g"] = median_time(lambda: rise(score_fn, x, weights, None, num_samples=g_samples,
                                                       filler=fill, batch_size=BATCH), repeats)
-        seconds["rise_g_limit"] = _median_time(limit(g_samples, filler), repeats)
-        seconds["kernel_shap_g"] = _median_time(lambda: kernel_shap(score_fn, x, weights, None, segments=segments,
+        seconds["rise_g_limit"] = median_time(limit(g_samples, filler), repeats)
+        seconds["kernel_shap_g"] = median_time(lambda: kernel_shap(score_fn, x, weights, None, segments=segments,
                                                                     num_samples=g_samples, filler=fill,
                                                                     batch_size=BATCH), repeats)
-        seconds["kernel_shap_g_limit"] = _median_time(limit(g_samples + 2, filler), repeats)
+        seconds["kernel_shap_g_limit"] = median_time(limit(g_samples + 2, filler), repeats)
 
     out = {"seconds": {k: round(v, 3) if isinstance(v, float) else v for k, v in seconds.items()},
            "images_per_second": {k: round(images / v, 4) for k, v in seconds.items() if isinstance(v, float)},

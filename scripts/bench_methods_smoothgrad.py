@@ -20,22 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
+
+from _timing import median_time  # scripts/_timing.py (the scripts' directory is on sys.path)
 
 SAMPLES = 50
 NOISE_STD = 0.2
 CONFIGS = {"cifar_cnn": (64, 32), "resnet50": (224, 4)}  # model -> (size, images)
-
-
-def _median_time(fn, repeats):
-    fn()  # warm-up (and trace)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _model(name, size):
@@ -73,11 +63,11 @@ def run(model_name, size, images, repeats=3):
     chunk, block, blocks = sizes(points, SAMPLES, images)
     per_call = chunk * block
 
-    t_ours = _median_time(lambda: smoothgrad(score_fn, x, w, samples=SAMPLES, noise_std=NOISE_STD,
+    t_ours = median_time(lambda: smoothgrad(score_fn, x, w, samples=SAMPLES, noise_std=NOISE_STD,
                                              input_range=rng).attributions, repeats)
     explainer = SmoothGrad(model, nb_samples=SAMPLES, noise=NOISE_STD, reducer=None, batch_size=per_call)
     targets = w.astype("float32")
-    t_xplique = _median_time(lambda: np.asarray(explainer.explain(x, targets)), repeats)
+    t_xplique = median_time(lambda: np.asarray(explainer.explain(x, targets)), repeats)
 
     @tf.function
     def bare(points_, weights):
@@ -92,7 +82,7 @@ def run(model_name, size, images, repeats=3):
     w_copies = np.repeat(w, SAMPLES, axis=0)
     calls = [(tf.constant(copies[s:s + per_call]), tf.constant(w_copies[s:s + per_call]))
              for s in range(0, len(copies), per_call)]
-    t_limit = _median_time(lambda: [bare(p, q).numpy() for p, q in calls], repeats)
+    t_limit = median_time(lambda: [bare(p, q).numpy() for p, q in calls], repeats)
     return {
         "model": f"{model_name} ({size}x{size}x3, logits)", "images": images, "samples": SAMPLES,
         "noise_std": NOISE_STD, "copies_per_call": per_call, "repeats": repeats,
