@@ -37,3 +37,11 @@ def test_the_site_shows_the_readme_quick_start():
     site = _first_fenced_block((ROOT / "docs" / "getting-started.md").read_text())
     assert readme == site
     assert readme.splitlines()[1].endswith("--nbmake")  # the line .ci/run executes
+
+
+def test_the_docs_extra_is_docs_requirements():
+    """setup.py repeats docs/requirements.txt (the sdist has no docs/): the two lists must not drift."""
+    lines = (ROOT / "docs" / "requirements.txt").read_text().splitlines()
+    wanted = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+    extra = re.search(r'^ *"docs": \[(.*)\],$', (ROOT / "setup.py").read_text(), re.M)  # one line
+    assert extra and re.findall(r'"([^"]+)"', extra.group(1)) == wanted
