@@ -81,7 +81,7 @@ def main():
         args.images, args.steps = 20_000, 2
     if args.child:
         return child(args.images, args.steps)
-    result = measure(args.images, args.steps)
+    result = measure(args.images, args.steps, timeout=3600)
     array_mb = args.images * 28 * 28 * 4 / 2 ** 20
     record = {"device": "cpu", "preset": "cpu", "dataset": "generated 28x28x1 float32, range(n) + stateless map",
               "streamed": result, "materialised_array_mb": round(array_mb, 1),

@@ -142,7 +142,7 @@ def training_stream(ds, name="data", labels="required"):
     return ds.map(lambda x, y: (x, tf.cast(tf.reshape(y, []), tf.int64))), True
 
 
-def survey(ds, num_classes=None, name="data", has_labels=True, chunk_size=1024):
+def survey(ds, num_classes=None, name="data", has_labels=True, chunk_size=1024, allow_empty_classes=False):
     """One pass over a :func:`training_stream`: class counts, first image per class, per-channel extremes.
 
     Labels are checked chunk by chunk (ints in [0, num_classes)); a class without images is refused, since a
@@ -165,12 +165,13 @@ def survey(ds, num_classes=None, name="data", has_labels=True, chunk_size=1024):
         count += len(x)
     if count == 0:
         raise InputError(f"{name}: the tf.data.Dataset holds no images")
-    if has_labels and np.any(counts == 0):
+    if has_labels and not allow_empty_classes and np.any(counts == 0):
         raise InputError(f"{name}: every class needs training images; class(es) {np.flatnonzero(counts == 0)} "
                          "have none")
     shape = tuple(int(d) for d in (ds.element_spec[0] if has_labels else ds.element_spec).shape)
     extremes = np.stack([low, high])[:, None, None, :]
-    stacked = np.stack([firsts[k] for k in range(len(counts))]) if has_labels else None
+    blank = np.zeros(shape, x.dtype)
+    stacked = np.stack([firsts.get(k, blank) for k in range(len(counts))]) if has_labels else None
     return Survey(count, counts, stacked, extremes, shape)
 
 
@@ -276,19 +277,22 @@ def resume_mode(batches, strategy=None):
     at 224 px measured); several replicas prefetch ahead of the step.
     """
     ops, shuffles = _pipeline_ops(batches)
-    stateful = sorted(ops)
+    stateful = sorted(ops - _VARIABLE_OPS)
     if stateful:
         return "approximate", f"stateful ops {stateful}"
     if any(seed == (0, 0) for seed in shuffles):
         return "approximate", "an unseeded shuffle or one with reshuffle_each_iteration=True"
     if shuffles:
         return "replay", "a seeded shuffle (its buffer would fill every checkpoint)"
+    if ops & _VARIABLE_OPS:  # TensorFlow will not serialise them; deterministic while the variables stay put
+        return "replay", "it reads variables (a frozen classifier labels the images)"
     if strategy is not None and strategy.num_replicas_in_sync > 1:
         return "replay", "several replicas (a distributed dataset prefetches ahead of the step)"
     return "iterator", "a serialisable pipeline"
 
 
 _STATEFUL_BUT_DETERMINISTIC = {"_Retval", "_Arg", "NoOp"}
+_VARIABLE_OPS = {"VarHandleOp", "ReadVariableOp", "AssignVariableOp"}  # a captured model's weights
 
 
 def _pipeline_ops(ds):
