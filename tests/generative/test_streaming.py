@@ -38,6 +38,19 @@ def _indexed(n=60, k=3, size=4):
     return tf.data.Dataset.range(n).map(lambda i: (tf.fill([size, size, 1], tf.cast(i, tf.float32) / n), i % k))
 
 
+def test_survey_counts_firsts_and_extremes_match_numpy():
+    x = np.random.default_rng(0).uniform(-1, 2, (50, 4, 4, 2)).astype(np.float32)
+    y = np.arange(50) % 4
+    ds, _ = stream.training_stream(tf.data.Dataset.from_tensor_slices((x, np.eye(4)[y])).batch(7))  # one-hot
+    found = stream.survey(ds, 4, chunk_size=16)
+    assert found.count == 50 and found.image_shape == (4, 4, 2)
+    np.testing.assert_array_equal(found.counts, np.bincount(y))
+    np.testing.assert_array_equal(found.firsts, x[:4])
+    np.testing.assert_array_equal(found.extremes[:, 0, 0], [x.min(axis=(0, 1, 2)), x.max(axis=(0, 1, 2))])
+    with pytest.raises(InputError, match=r"class\(es\) \[4\] have none"):
+        stream.survey(ds, 5)
+
+
 def test_streamed_batches_are_balanced_in_stream_order():
     ds, _ = stream.training_stream(_indexed())
     make = streamed_class_balanced_batches(ds, 3, per_class=2, seed=0, d_steps=2)

@@ -142,14 +142,18 @@ def training_stream(ds, name="data", labels="required"):
     return ds.map(lambda x, y: (x, tf.cast(tf.reshape(y, []), tf.int64))), True
 
 
-def survey(ds, num_classes=None, name="data", has_labels=True, chunk_size=1024, allow_empty_classes=False):
+def survey(ds, num_classes=None, name="data", has_labels=True, chunk_size=None, allow_empty_classes=False):
     """One pass over a :func:`training_stream`: class counts, first image per class, per-channel extremes.
 
     Labels are checked chunk by chunk (ints in [0, num_classes)); a class without images is refused, since a
-    class-balanced stream would wait for it forever. Raises InputError naming ``name``.
+    class-balanced stream would wait for it forever (unless ``allow_empty_classes``: its ``firsts`` entry is
+    zeros). Chunks hold about 64 MB of images (``chunk_size`` images if given). Raises InputError naming ``name``.
     """
     from ._common import as_labels
 
+    spec = ds.element_spec[0] if has_labels else ds.element_spec
+    if chunk_size is None:  # about 64 MB of images per chunk, at most 1024 images
+        chunk_size = max(1, min(1024, (64 << 20) // max(1, int(np.prod(spec.shape)) * spec.dtype.size)))
     count, counts, firsts, low, high = 0, None, {}, None, None
     for x, y in read_chunks(ds, chunk_size, has_labels):
         axes = tuple(range(x.ndim - 1))
@@ -161,16 +165,17 @@ def survey(ds, num_classes=None, name="data", has_labels=True, chunk_size=1024, 
             seen = np.zeros(size, np.int64) if counts is None else np.pad(counts, (0, size - len(counts)))
             counts = seen + np.bincount(y, minlength=size)
             for k in np.unique(y):
-                firsts.setdefault(int(k), x[int(np.flatnonzero(y == k)[0])])
+                if int(k) not in firsts:  # a copy: a view would keep the whole chunk alive
+                    firsts[int(k)] = x[int(np.flatnonzero(y == k)[0])].copy()
         count += len(x)
     if count == 0:
         raise InputError(f"{name}: the tf.data.Dataset holds no images")
     if has_labels and not allow_empty_classes and np.any(counts == 0):
         raise InputError(f"{name}: every class needs training images; class(es) {np.flatnonzero(counts == 0)} "
                          "have none")
-    shape = tuple(int(d) for d in (ds.element_spec[0] if has_labels else ds.element_spec).shape)
+    shape = tuple(int(d) for d in spec.shape)
     extremes = np.stack([low, high])[:, None, None, :]
-    blank = np.zeros(shape, x.dtype)
+    blank = np.zeros(shape, spec.dtype.as_numpy_dtype)
     stacked = np.stack([firsts.get(k, blank) for k in range(len(counts))]) if has_labels else None
     return Survey(count, counts, stacked, extremes, shape)
 
