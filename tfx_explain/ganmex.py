@@ -341,7 +341,6 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     introspect.check_model(classifier, "classifier")
     positive_int(steps, "steps")
     cfg = _config(preset, config)
-    images, labels = None, None
     probe_shape = introspect.input_shape(classifier)
     num_classes = introspect_classes(classifier)
     if num_classes is None and probe_shape is not None and None not in probe_shape:
