@@ -154,6 +154,11 @@ def train_explaingan(classifier, data, classes, *, steps, preset="cpu", value_ra
     """
     from .generative import explaingan as eg
 
+    if _is_stream(data):
+        return _train_explaingan_streamed(classifier, data, classes, steps=steps, preset=preset,
+                                          value_range=value_range, strategy=strategy, out_dir=out_dir,
+                                          checkpoint_every=checkpoint_every, sample_every=sample_every, seed=seed,
+                                          verbose=verbose, **config)
     images, labels = _images_and_labels(data)
     _check_common(classifier, images, steps, value_range)
     k = _num_classes(classifier, images[:1])
@@ -211,6 +216,11 @@ def train_exaggeration(classifier, data, *, target_class, bins=10, steps, preset
 
     from .generative import exaggeration as pe
 
+    if _is_stream(data):
+        return _train_exaggeration_streamed(classifier, data, target_class=target_class, bins=bins, steps=steps,
+                                            preset=preset, value_range=value_range, strategy=strategy,
+                                            out_dir=out_dir, checkpoint_every=checkpoint_every,
+                                            sample_every=sample_every, seed=seed, verbose=verbose, **config)
     images, _ = _images_and_labels(data)
     _check_common(classifier, images, steps, value_range)
     target_class = _check_class(target_class, _num_classes(classifier, images[:1]), "target_class")
@@ -224,6 +234,137 @@ def train_exaggeration(classifier, data, *, target_class, bins=10, steps, preset
     make_dataset = pe.bin_dataset(images, source, cfg, seed)
     grid_inputs = images[np.argsort(source)[np.linspace(0, len(images) - 1, 6).astype(int)]]
     build = lambda: pe.build_model(images.shape[1:], cfg, target_logit, value_range)  # noqa: E731
+    model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
+                                     sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
+                                     metadata)
+    explainer = Exaggeration(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
+                             model.discriminator, history)
+    if out_dir is not None:
+        explainer.save(Path(out_dir) / "explainer")
+    return explainer
+
+
+# --------------------------------------------------------------------------- streamed training data
+
+
+def _is_stream(data):
+    from .data import stream
+
+    return stream.is_dataset(data)
+
+
+def _stream_and_probe(classifier, data, steps, value_range):
+    """(unbatched stream of (image float32, label int64 or -1), a zero probe image batch): the checks of
+    :func:`_check_common` made on the element spec, before any image is read."""
+    import tensorflow as tf
+
+    from .data import stream
+
+    ds, has_labels = stream.training_stream(data, "data", labels="optional")
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y)) if has_labels else \
+        ds.map(lambda x: (tf.cast(x, tf.float32), tf.constant(-1, tf.int64)))
+    probe = np.zeros((1,) + tuple(int(d) for d in ds.element_spec[0].shape), np.float32)
+    _check_common(classifier, probe, steps, value_range)
+    return ds, probe, has_labels
+
+
+def _classified(ds, fn, batch_size=256):
+    """(image, class) elements: ``fn`` (the frozen classifier's verdict) applied in batches inside the stream,
+    so no per-image class is kept in memory and any order the pipeline has is labelled correctly."""
+    return ds.batch(batch_size).map(lambda x, y: (x, fn(x))).unbatch()
+
+
+def _train_explaingan_streamed(classifier, data, classes, *, steps, preset, value_range, strategy, out_dir,
+                               checkpoint_every, sample_every, seed, verbose, **config):
+    """:func:`train_explaingan` on a tf.data.Dataset, never materialised: the pair logit labels the images
+    inside the stream; batches alternate the two predicted classes, taken in stream order from per-class
+    streams (:func:`tfx_explain.data.stream.class_blocks`); one counting pass checks both sides exist."""
+    import tensorflow as tf
+
+    from .data import stream
+    from .generative import explaingan as eg
+
+    ds, probe, has_labels = _stream_and_probe(classifier, data, steps, value_range)
+    k = _num_classes(classifier, probe)
+    if not isinstance(classes, (tuple, list)) or len(classes) != 2:
+        raise InputError(f"classes: expected two class indices (a, b), got {classes!r}")
+    a, b = (_check_class(c, k, "classes") for c in classes)
+    if a == b:
+        raise InputError(f"classes: expected two different classes, got ({a}, {b})")
+    cfg = eg.make_config(preset, **config)
+    if has_labels:
+        ds = ds.filter(lambda x, y: tf.logical_or(tf.equal(y, a), tf.equal(y, b)))
+    pair_logit = _ClassifierLogits(classifier, probe).pair(a, b)
+    predicted = _classified(ds, lambda x: tf.cast(pair_logit(x) > 0, tf.int64))
+    found = stream.survey(predicted, 2, "data (classes the classifier predicts)")  # both sides must occur
+    metadata = _metadata("explaingan", classifier, probe.shape[1:], value_range, cfg, seed,
+                         classes=[a, b], train_images=[int(c) for c in found.counts])
+    half = cfg.batch_size // 2
+
+    def batch_fn(step, blocks):  # blocks (2, half, ...): sample i of class i % 2, as in memory
+        x = tf.transpose(blocks, tf.concat([[1, 0], tf.range(2, tf.rank(blocks))], 0))
+        return {"x": tf.reshape(x, tf.concat([[2 * half], tf.shape(blocks)[2:]], 0)),
+                "y": tf.tile(tf.constant([0.0, 1.0]), [half])}
+
+    batches = stream.stepped(stream.class_blocks(predicted, 2, half), batch_fn)
+    make_dataset = stream.ResumableBatches(batches, *stream.resume_mode(batches, strategy))
+    grid_inputs = found.firsts.astype(np.float32)
+    build = lambda: eg.build_model(probe.shape[1:], cfg, pair_logit, value_range)  # noqa: E731
+    grid = lambda m: eg.sample_grid(m, grid_inputs, pair_logit)  # noqa: E731
+    model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
+                                     sample_every, verbose, seed, grid, metadata)
+    explainer = ExplainGAN(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
+                           model.discriminator, history)
+    if out_dir is not None:
+        explainer.save(Path(out_dir) / "explainer")
+    return explainer
+
+
+def _train_exaggeration_streamed(classifier, data, *, target_class, bins, steps, preset, value_range, strategy,
+                                 out_dir, checkpoint_every, sample_every, seed, verbose, **config):
+    """:func:`train_exaggeration` on a tf.data.Dataset, never materialised: the source bin of f(x) is computed
+    inside the stream; ``sampling="balanced"`` picks each image's bin by (seed, position) among the non-empty
+    bins (counted in one pass) and takes that bin's next image (``choose_from_datasets`` over per-bin streams)."""
+    import tensorflow as tf
+
+    from .data import stream
+    from .generative import exaggeration as pe
+    from .generative.training import stateless_ints
+
+    ds, probe, _ = _stream_and_probe(classifier, data, steps, value_range)
+    target_class = _check_class(target_class, _num_classes(classifier, probe), "target_class")
+    if not isinstance(bins, (int, np.integer)) or bins < 2:
+        raise InputError(f"bins: expected an int >= 2, got {bins!r}")
+    cfg = pe.make_config(preset, bins=int(bins), **config)
+    target_logit = _ClassifierLogits(classifier, probe).one_vs_rest(target_class)
+    def source_bin(x):  # pe.bin_index of expit(logit) in float64, as in memory
+        p = tf.sigmoid(tf.cast(target_logit(x), tf.float64))
+        return tf.cast(tf.clip_by_value(tf.floor(p * cfg.bins), 0, cfg.bins - 1), tf.int64)
+
+    binned = _classified(ds, source_bin)
+    found = stream.survey(binned, cfg.bins, "data", allow_empty_classes=True)
+    metadata = _metadata("exaggeration", classifier, probe.shape[1:], value_range, cfg, seed,
+                         target_class=target_class, source_bin_counts=found.counts)
+    per_step = cfg.batch_size * cfg.n_critic
+    if cfg.sampling == "balanced":
+        present = np.flatnonzero(found.counts)
+        streams = [binned.repeat().filter(lambda x, y, k=int(k): tf.equal(y, k)) for k in present]
+        choice = tf.data.Dataset.range(2 ** 62).map(lambda i: stateless_ints((), seed, i, 0, len(present)))
+        elements = tf.data.Dataset.choose_from_datasets(streams, choice)
+    else:
+        elements = binned.repeat()
+    shape = (cfg.batch_size, cfg.n_critic)
+
+    def batch_fn(step, block):
+        x, source = block
+        return {"x": tf.reshape(x, tf.concat([shape, tf.shape(x)[1:]], 0)),
+                "source": tf.reshape(tf.cast(source, tf.int32), shape),
+                "target": tf.cast(stateless_ints(shape, seed, step, 2, cfg.bins), tf.int32)}
+
+    batches = stream.stepped(elements.batch(per_step, drop_remainder=True), batch_fn)
+    make_dataset = stream.ResumableBatches(batches, *stream.resume_mode(batches, strategy))
+    grid_inputs = found.firsts[np.flatnonzero(found.counts)][:6].astype(np.float32)
+    build = lambda: pe.build_model(probe.shape[1:], cfg, target_logit, value_range)  # noqa: E731
     model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
                                      sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
                                      metadata)

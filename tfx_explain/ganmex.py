@@ -30,6 +30,7 @@ from . import data as data_mod
 from ._checks import option_types, positive_int
 from ._io import write_json
 from .batching import map_batches
+from .data import stream
 from .distribute import get_strategy, worker_info
 from . import input_range as ir
 from .errors import InputError, MismatchError
@@ -219,16 +220,68 @@ def _check_channels(data, probe_shape):
 
 
 def _training_arrays(data, num_classes):
-    resolved = data_mod.resolve(data, "train")
-    if not isinstance(resolved, tuple):  # a tf.data.Dataset of (image, label)
-        xs, ys = [], []
-        for xb, yb in resolved.as_numpy_iterator():
-            xs.append(np.asarray(xb) if np.ndim(xb) == 4 else np.asarray(xb)[None])
-            ys.append(np.asarray(yb).reshape(-1))
-        resolved = (np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int64))
-    images, labels = resolved
+    images, labels = data
     labels = data_mod.as_labels(labels, len(images), num_classes, "data labels")
     return images, labels
+
+
+class _ArraySource:
+    """Training images in memory: step-indexed batches drawn from (seed, step), exactly as always."""
+
+    def __init__(self, images, labels, num_classes):
+        self.range_images = images  # in its own dtype: uint8 images mean [0, 255]
+        self.images, self.labels, self.num_classes = images.astype(np.float32, copy=False), labels, num_classes
+        self.image_shape = tuple(int(d) for d in images.shape[1:])
+        self.samples = _sample_inputs(self.images, labels, num_classes)
+
+    def batches(self, low, high, per_class, seed, d_steps, strategy):
+        from .generative.stargan import class_balanced_batches
+
+        gan_images = (2.0 * (self.images - low) / (high - low) - 1.0).astype(np.float32)
+        return class_balanced_batches(gan_images, self.labels, self.num_classes, per_class, seed, d_steps)
+
+
+class _StreamSource:
+    """A tf.data.Dataset, never materialised: one survey pass (counts, ranges, samples), then streamed
+    class-balanced batches (:func:`tfx_explain.generative.stargan.streamed_class_balanced_batches`)."""
+
+    def __init__(self, ds, num_classes, probe_shape, classifier):
+        self.ds, _ = stream.training_stream(ds, "data")
+        self.image_shape = tuple(int(d) for d in self.ds.element_spec[0].shape)
+        _check_shape(probe_shape, self.image_shape)
+        self.num_classes = num_classes or int(introspect.probe_outputs(
+            classifier, np.zeros((1,) + self.image_shape, np.float32)).shape[1])
+        found = stream.survey(self.ds, self.num_classes, "data")  # labels in [0, K), every class present
+        self.range_images = found.extremes
+        self.samples = found.firsts.astype(np.float32)
+        self.count = found.count
+
+    def batches(self, low, high, per_class, seed, d_steps, strategy):
+        import tensorflow as tf
+
+        from .generative.stargan import streamed_class_balanced_batches
+
+        low_t, span_t = tf.constant(low, tf.float32), tf.constant(np.asarray(high) - np.asarray(low), tf.float32)
+        return streamed_class_balanced_batches(self.ds, self.num_classes, per_class, seed, d_steps,
+                                               lambda x: 2.0 * (x - low_t) / span_t - 1.0, strategy)
+
+
+def _check_shape(probe_shape, image_shape):
+    if probe_shape is not None and any(w is not None and w != g for w, g in zip(probe_shape, image_shape)):
+        raise InputError(f"data: the classifier takes images of shape {tuple(probe_shape)}, the data's are "
+                         f"{tuple(image_shape)}")
+
+
+def _training_source(data, num_classes, probe_shape, classifier):
+    """The training data as an in-memory or a streamed source (a tf.data.Dataset is never read into memory)."""
+    resolved = data_mod.resolve(data, "train")
+    if stream.is_dataset(resolved):
+        return _StreamSource(resolved, num_classes, probe_shape, classifier)
+    images, labels = resolved
+    _check_shape(probe_shape, images.shape[1:])
+    num_classes = num_classes or introspect.probe_outputs(classifier, images[:1]).shape[1]
+    images, labels = _training_arrays((images, labels), num_classes)
+    return _ArraySource(images, labels, num_classes)
 
 
 def _check_run_dir(out_dir, record, write=True):
@@ -261,7 +314,12 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     Args:
         classifier: the Keras model to explain (Keras 3 or tf_keras); it stays frozen.
         data: a dataset name, an (images, labels) pair in the classifier's input space, or a tf.data
-            dataset of (image, label); the train split is used (A.2).
+            dataset of (image, label) (batched or not; labels int or one-hot); the train split is used (A.2).
+            A tf.data.Dataset is streamed, never read into memory: one pass counts the classes and checks
+            labels and the input range, then every step takes the next ``batch_per_class`` images of each
+            class from per-class streams (:func:`tfx_explain.data.stream.class_blocks`). A killed run resumes
+            exactly when the pipeline is deterministic (the iterator is checkpointed, or replayed with
+            ``skip``), approximately with a warning otherwise (:class:`tfx_explain.data.stream.ResumableBatches`).
         steps: global training steps (one generator and one critic update each).
         out_dir: run directory: checkpoints (resumed automatically), TensorBoard logs, sample grids,
             and the final ``generator/``.
@@ -277,29 +335,24 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     """
     import keras
 
-    from .generative.stargan import GanmexGAN, class_balanced_batches
+    from .generative.stargan import GanmexGAN
     from .generative.training import adam, train_loop
 
     introspect.check_model(classifier, "classifier")
     positive_int(steps, "steps")
     cfg = _config(preset, config)
-    images, labels = None, None
     probe_shape = introspect.input_shape(classifier)
     num_classes = introspect_classes(classifier)
     if num_classes is None and probe_shape is not None and None not in probe_shape:
         num_classes = introspect.probe_outputs(classifier, np.zeros((1,) + probe_shape, np.float32)).shape[1]
     _check_channels(data, probe_shape)
-    images, labels = _training_arrays(data, num_classes)
-    if probe_shape is not None and any(w is not None and w != g for w, g in zip(probe_shape, images.shape[1:])):
-        raise InputError(f"data: the classifier takes images of shape {tuple(probe_shape)}, the data's are "
-                         f"{tuple(images.shape[1:])}")
-    num_classes = num_classes or introspect.probe_outputs(classifier, images[:1]).shape[1]
-    rng = ir.resolve(cfg["input_range"], classifier, images, channels=images.shape[-1])
-    ir.check(images, rng, "data")
-    images = images.astype(np.float32, copy=False)
+    source = _training_source(data, num_classes, probe_shape, classifier)
+    num_classes = source.num_classes
+    rng = ir.resolve(cfg["input_range"], classifier, source.range_images, channels=source.image_shape[-1])
+    ir.check(source.range_images, rng, "data")
     cfg["input_range"] = rng.as_tuple()
     low, high = rng.low, rng.high
-    image_shape = tuple(int(d) for d in images.shape[1:])
+    image_shape = source.image_shape
     fingerprint = introspect.weights_fingerprint(classifier)
     record = {"preset": preset, **cfg, "image_shape": image_shape, "num_classes": int(num_classes),
               "classifier_fingerprint": fingerprint}
@@ -309,7 +362,7 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
     if out_dir is not None:
         _check_run_dir(out_dir, record, write=chief)
     keras.utils.set_random_seed(int(cfg["seed"]))
-    logits = None if not cfg["classifier_as_discriminator"] else _classifier_logits(classifier, images[:1])
+    logits = None if not cfg["classifier_as_discriminator"] else _classifier_logits(classifier, source.samples[:1])
     with strategy.scope(), dtype_policy(cfg["precision"]):
         gan = GanmexGAN(image_shape, num_classes, logits, width=cfg["width"], res_blocks=cfg["res_blocks"],
                         d_width=cfg["d_width"], d_max_layers=cfg["d_max_layers"], lambda_cls=cfg["lambda_cls"],
@@ -319,15 +372,14 @@ def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="refer
         optimizers = [training_optimizer(adam(cfg[lr], cfg["beta_1"], cfg["beta_2"], cfg["epsilon"]), cfg["precision"])
                       for lr in ("g_lr", "d_lr")]
         gan.compile(*optimizers, jit_compile=bool(cfg["jit_compile"]))
-    gan_images = (2.0 * (images - low) / (high - low) - 1.0).astype(np.float32)
-    make_dataset = class_balanced_batches(gan_images, labels, num_classes, int(cfg["batch_per_class"]),
-                                          int(cfg["seed"]), int(cfg["d_steps"]))
+    make_dataset = source.batches(low, high, int(cfg["batch_per_class"]), int(cfg["seed"]), int(cfg["d_steps"]),
+                                  strategy)
     metadata = {"kind": "ganmex", "num_classes": int(num_classes), "image_shape": list(image_shape),
                 "input_range": list(cfg["input_range"]), "gan_range": [-1.0, 1.0], "preset": preset,
                 "config": cfg, "classifier_fingerprint": fingerprint, "class_names": class_names,
                 "trained_steps": int(steps)}
     generator = Ganmex(gan.generator, metadata, gan=gan)
-    samples = _sample_inputs(images, labels, num_classes)
+    samples = source.samples
     start = time.time()
     history = train_loop(gan, make_dataset, steps=steps, strategy=strategy, out_dir=out_dir,
                          checkpoint_every=cfg["checkpoint_every"], sample_every=cfg["sample_every"],

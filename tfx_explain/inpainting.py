@@ -169,7 +169,9 @@ def train(data, *, steps, out_dir=None, strategy=None, preset="deepfill_v1", ver
     Args:
         data: a dataset name (``"composite_fashion_mnist"``, ...), an (images, labels) pair, an image array
             (N, H, W, C) in [0, 1], or a tf.data.Dataset of images or (image, label); grey images are
-            repeated to RGB and everything is resized to ``image_size``.
+            repeated to RGB and everything is resized to ``image_size``. A tf.data.Dataset is streamed, never
+            read into memory: one pass checks it, then each step takes the next images in stream order;
+            resume is exact for a deterministic pipeline (:class:`tfx_explain.data.stream.ResumableBatches`).
         steps: generator steps (each preceded by ``n_critic`` critic steps on fresh batches).
         out_dir: run directory: checkpoints (resumed when present), TensorBoard logs, sample grids, and the
             final inpainter in ``<out_dir>/inpainter``. None trains in memory.
@@ -184,13 +186,14 @@ def train(data, *, steps, out_dir=None, strategy=None, preset="deepfill_v1", ver
     import keras
 
     from .distribute import get_strategy
-    from .generative.deepfill import DeepFillModel, batch_function
+    from .generative.deepfill import DeepFillModel, batch_function, streamed_batches
     from .generative.training import adam, step_dataset, train_loop
 
     cfg = training_config(preset, config)
     if int(steps) < 1:
         raise InputError(f"steps: expected a positive int, got {steps}")
-    images = training_images(data, cfg["image_size"])
+    streamed = _streamed_images(data, cfg["image_size"])  # a tf.data.Dataset is never read into memory
+    images = training_images(data, cfg["image_size"]) if streamed is None else None
     box = tuple(max(8, int(round(cfg["box_fraction"] * s))) for s in cfg["image_size"])
     delta = tuple(int(round(cfg["max_delta_fraction"] * b)) for b in box)
     strategy = get_strategy(strategy)
@@ -200,12 +203,19 @@ def train(data, *, steps, out_dir=None, strategy=None, preset="deepfill_v1", ver
                               n_critic=cfg["n_critic"], **{k: cfg[k] for k in _LOSS_KEYS})
         optimizer = lambda: adam(cfg["learning_rate"], cfg["beta_1"], cfg["beta_2"])  # noqa: E731
         model.compile(optimizer(), optimizer(), run_eagerly=bool(run_eagerly))
-    batch_fn = batch_function(images, cfg["batch_size"], cfg["n_critic"] + 1, box, delta, cfg["flip"], cfg["seed"])
-    train_loop(model, lambda start: step_dataset(start, batch_fn), steps=int(steps), strategy=strategy,
+    draws = (cfg["batch_size"], cfg["n_critic"] + 1, box, delta, cfg["flip"], cfg["seed"])
+    if streamed is None:
+        batch_fn = batch_function(images, *draws)
+        make_dataset, samples, count = lambda start: step_dataset(start, batch_fn), images[:4], len(images)
+    else:
+        (stream_ds, samples, count) = streamed
+        make_dataset = streamed_batches(stream_ds, *draws, strategy=strategy)
+    train_loop(model, make_dataset, steps=int(steps), strategy=strategy,
                out_dir=out_dir, checkpoint_every=cfg["checkpoint_every"], sample_every=cfg["sample_every"],
-               sample_fn=_sample_grid(model, images[:4], box), verbose=verbose)
+               sample_fn=_sample_grid(model, samples, box), verbose=verbose)
     metadata = {"config": {**cfg, "preset": preset, "box_size": box, "max_delta": delta}, "steps": int(steps),
-                "training_images": int(len(images)), "data": data if isinstance(data, str) else "<arrays>"}
+                "training_images": int(count), "data": data if isinstance(data, str) else
+                ("<arrays>" if streamed is None else "<tf.data>")}
     inpainter = Inpainter(model.generator, metadata)
     if out_dir is not None:
         inpainter.save(Path(out_dir) / "inpainter")
@@ -239,6 +249,37 @@ def training_config(preset, overrides):
     if not 0 < float(cfg["box_fraction"]) <= 1 or not 0 <= float(cfg["max_delta_fraction"]) < 1:
         raise InputError("box_fraction, max_delta_fraction: expected (0, 1] and [0, 1)")
     return cfg
+
+
+def _streamed_images(data, image_size):
+    """A tf.data.Dataset as (uint8 RGB image stream at ``image_size``, its first 4 images, count), checked in
+    one streamed pass (values in [0, 1], grey or RGB); None for other data (see :func:`training_images`)."""
+    import tensorflow as tf
+
+    from .data import stream
+
+    if not stream.is_dataset(data):
+        return None
+    ds, has_labels = stream.training_stream(data, "data", labels="optional")
+    if has_labels:
+        ds = ds.map(lambda x, y: x)
+    channels = ds.element_spec.shape[-1]
+    if channels not in (1, 3):
+        raise InputError(f"data: expected grey or RGB images, got {channels} channels")
+    found = stream.survey(ds, name="data", has_labels=False)
+    if found.extremes.min() < 0 or found.extremes.max() > 1:
+        raise InputError("data: expected images in [0, 1]")
+
+    def to_uint8(x):  # as training_images: grey to RGB, resize (bilinear, antialiased), clip, round
+        x = tf.cast(x, tf.float32)
+        x = tf.repeat(x, 3, axis=-1) if channels == 1 else x
+        if tuple(x.shape[:2]) != tuple(image_size):
+            x = tf.clip_by_value(tf.image.resize(x, image_size, method="bilinear", antialias=True), 0.0, 1.0)
+        return tf.cast(tf.round(x * 255.0), tf.uint8)
+
+    ds = ds.map(to_uint8)
+    samples = np.stack(list(ds.take(4).as_numpy_iterator()))
+    return ds, samples, found.count
 
 
 def training_images(data, image_size):

@@ -258,11 +258,35 @@ def batch_function(images_uint8, batch_size, slots, box_size, max_delta, flip, s
     left-right. Every draw depends only on (seed, step), so resumed and distributed runs are exact.
     """
     pool = tf.constant(images_uint8)
-    n, height, width = images_uint8.shape[:3]
+    n = images_uint8.shape[0]
+    count = int(batch_size) * int(slots)
+    masked = _masked_batch(images_uint8.shape[1:3], batch_size, slots, box_size, max_delta, flip, seed)
+    return lambda step: masked(step, tf.gather(pool, stateless_ints([count], seed, step, 0, n)))
+
+
+def streamed_batches(images_uint8, batch_size, slots, box_size, max_delta, flip, seed, strategy=None):
+    """:func:`batch_function` for a dataset larger than memory: a resumable ``make_dataset`` for train_loop.
+
+    ``images_uint8``: an unbatched tf.data.Dataset of (H, W, 3) uint8 images. Step t takes the next
+    ``batch_size * slots`` images in stream order (repeated; shuffle upstream with a seed); flips, boxes and
+    holes are drawn from (seed, step) as in memory. Returns a :class:`tfx_explain.data.stream.ResumableBatches`.
+    """
+    from ..data import stream
+
+    height, width = (int(d) for d in images_uint8.element_spec.shape[:2])
+    masked = _masked_batch((height, width), batch_size, slots, box_size, max_delta, flip, seed)
+    batches = stream.stepped(stream.image_blocks(images_uint8, int(batch_size) * int(slots), has_labels=False),
+                             masked)
+    return stream.ResumableBatches(batches, *stream.resume_mode(batches, strategy))
+
+
+def _masked_batch(image_size, batch_size, slots, box_size, max_delta, flip, seed):
+    """``(step, uint8 images (batch_size * slots, H, W, 3)) -> dict``: the draws of :func:`batch_function`."""
+    height, width = (int(d) for d in image_size)
     count = int(batch_size) * int(slots)
 
-    def batch_fn(step):
-        x = tf.cast(tf.gather(pool, stateless_ints([count], seed, step, 0, n)), tf.float32) / 127.5 - 1.0
+    def batch_fn(step, images):
+        x = tf.cast(images, tf.float32) / 127.5 - 1.0
         if flip:
             flipped = stateless_uniform([count, 1, 1, 1], seed, step, 1) < 0.5
             x = tf.where(flipped, x[:, :, ::-1], x)

@@ -246,3 +246,38 @@ def class_balanced_batches(images, labels, num_classes, per_class, seed, d_steps
                 "alpha": stateless_uniform((batch, d_steps, 1, 1, 1), seed, step, 4)}
 
     return lambda start: step_dataset(start, batch_fn)
+
+
+def streamed_class_balanced_batches(ds, num_classes, per_class, seed, d_steps=1, to_gan=None, strategy=None):
+    """:func:`class_balanced_batches` for a dataset larger than memory: a resumable ``make_dataset``.
+
+    ``ds``: a :func:`tfx_explain.data.stream.training_stream` of (image, int64 label), every class present.
+    Step t takes the next ``per_class * (1 + d_steps)`` images of every class from per-class streams
+    (:func:`tfx_explain.data.stream.class_blocks`): the first ``per_class`` for the generator update, the
+    others for the critic updates, so every batch is exactly balanced, in the dataset's own order (shuffle it
+    upstream with a seed). Targets and gradient-penalty weights are drawn from (seed, step) as in memory.
+    ``to_gan``: images -> the generator's [-1, 1], in the graph. Returns a
+    :class:`tfx_explain.data.stream.ResumableBatches`.
+    """
+    from ..data import stream
+    from .training import stateless_ints, stateless_uniform
+
+    k, p = int(num_classes), int(per_class)
+    batch = k * p
+    labels = tf.repeat(tf.range(k, dtype=tf.int64), p)  # class-major, as in memory
+
+    def batch_fn(step, blocks):  # blocks: (K, p * (1 + d_steps), H, W, C)
+        x = tf.cast(blocks, tf.float32)
+        x = to_gan(x) if to_gan is not None else x
+        shape = tf.shape(x)[2:]
+        critic = tf.reshape(x[:, p:], tf.concat([[k, d_steps, p], shape], 0))
+        critic = tf.transpose(critic, tf.concat([[0, 2, 1], tf.range(3, 3 + tf.size(shape))], 0))
+        return {"x_g": tf.reshape(x[:, :p], tf.concat([[batch], shape], 0)), "c_g": labels,
+                "t_g": stateless_ints((batch,), seed, step, 2, k),
+                "x_d": tf.reshape(critic, tf.concat([[batch, d_steps], shape], 0)),
+                "c_d": tf.tile(labels[:, None], [1, d_steps]),
+                "t_d": stateless_ints((batch, d_steps), seed, step, 3, k),
+                "alpha": stateless_uniform((batch, d_steps, 1, 1, 1), seed, step, 4)}
+
+    batches = stream.stepped(stream.class_blocks(ds, k, p * (1 + int(d_steps))), batch_fn)
+    return stream.ResumableBatches(batches, *stream.resume_mode(batches, strategy))

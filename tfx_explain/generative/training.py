@@ -134,8 +134,9 @@ class _StepCallback(keras.callbacks.Callback):
     """Counts global steps; saves checkpoints and sample grids every N steps."""
 
     def __init__(self, start, step_var, manager=None, checkpoint_every=None, sample_fn=None, sample_every=None,
-                 sample_dir=None, writer=None):
+                 sample_dir=None, writer=None, check_position=None):
         super().__init__()
+        self.check_position = check_position  # a streamed dataset's iterator must stand at the step saved
         self.step = start
         self.step_var = step_var
         self.manager, self.checkpoint_every = manager, checkpoint_every
@@ -145,9 +146,14 @@ class _StepCallback(keras.callbacks.Callback):
         self.step += 1
         self.step_var.assign(self.step)
         if self.manager is not None and self.checkpoint_every and self.step % self.checkpoint_every == 0:
-            self.manager.save(checkpoint_number=self.step)
+            self.save()
         if self.sample_fn is not None and self.sample_every and self.step % self.sample_every == 0:
             self.save_samples()
+
+    def save(self):
+        if self.check_position is not None:
+            self.check_position(self.step)
+        self.manager.save(checkpoint_number=self.step)
 
     def save_samples(self):
         grid = np.asarray(self.sample_fn())
@@ -170,6 +176,15 @@ def save_png(image, path):
         tmp.write_bytes(data)
 
 
+def _run_checkpoint(model, step_var, make_dataset):
+    """The model's checkpoint plus what the data stream saves to resume exactly (a tf.data iterator, see
+    :class:`tfx_explain.data.stream.ResumableBatches`; nothing for step-indexed batches)."""
+    checkpoint = model.checkpoint(step_var)
+    for name, value in getattr(make_dataset, "trackables", dict)().items():
+        setattr(checkpoint, name, value)
+    return checkpoint
+
+
 def _check_same_start(strategy, start, out_dir):
     """Every worker must resume from the same step, else their collectives misalign and TensorFlow fails
     later with an obscure collective type mismatch. Happens when ``out_dir`` is not one shared directory."""
@@ -187,7 +202,8 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
 
     Args:
         model: a compiled :class:`AdversarialModel` built in ``strategy``'s scope.
-        make_dataset: ``start_step -> tf.data.Dataset`` of global batches (see :func:`step_dataset`).
+        make_dataset: ``start_step -> tf.data.Dataset`` of global batches (see :func:`step_dataset`), or a
+            :class:`tfx_explain.data.stream.ResumableBatches` (a streamed dataset; its iterator is checkpointed).
         out_dir: where checkpoints (``checkpoints/``), TensorBoard logs (``logs/``) and sample grids
             (``samples/``) go; None trains in memory only. Under ``MultiWorkerMirroredStrategy`` it must be
             a directory every worker sees: all workers resume from the chief's checkpoints, and only the
@@ -207,12 +223,13 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
         out_dir = Path(out_dir)
         shared = out_dir / "checkpoints"
         private = None if chief else out_dir / ".workers" / f"worker-{worker_info(strategy).index}"
-        manager = tf.train.CheckpointManager(model.checkpoint(step_var), str(private or shared),
+        checkpoint = _run_checkpoint(model, step_var, make_dataset)
+        manager = tf.train.CheckpointManager(checkpoint, str(private or shared),
                                              max_to_keep=keep_checkpoints if chief else 1)
         latest = tf.train.latest_checkpoint(str(shared))
         if latest:  # checkpoints drawn under another randomness scheme would resume with other draws
             check_version(_recorded_rng_version(out_dir), str(out_dir))
-            model.checkpoint(step_var).restore(latest).assert_existing_objects_matched()
+            checkpoint.restore(latest).assert_existing_objects_matched()
             start = int(step_var.numpy())
         elif chief:
             write_json(out_dir / RNG_RECORD, {"rng_version": RNG_VERSION})
@@ -225,7 +242,7 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
         return {}
     sample_dir = out_dir / "samples" if out_dir is not None and chief else None
     callback = _StepCallback(start, step_var, manager, checkpoint_every, sample_fn if chief else None,
-                             sample_every, sample_dir, writer)
+                             sample_every, sample_dir, writer, getattr(make_dataset, "check_position", None))
     callbacks = [callback]
     if out_dir is not None and chief:
         callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs"), update_freq=max(1, int(log_every))))
@@ -239,7 +256,7 @@ def train_loop(model, make_dataset, *, steps, strategy, out_dir=None, checkpoint
     history = model.fit(dataset, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # batches are drawn per step from (seed, step)
     if manager is not None and (not checkpoint_every or callback.step % checkpoint_every != 0):
-        manager.save(checkpoint_number=callback.step)
+        callback.save()
     if sample_fn is not None and sample_dir is not None:
         callback.save_samples()
     if private is not None:
