@@ -184,3 +184,21 @@ def test_a_class_without_training_images_is_named():
         dataset.mdts(x, co, ct, TrainingData(dataset=as_stream(train, labels)))
     with pytest.raises(InputError, match=r"^data: no training image of class 9 for sample 2"):
         dataset.random_target(x, co, ct, train, labels)
+
+
+@pytest.mark.parametrize("baseline", ["mdts", "random_target"])
+def test_explain_keras_takes_a_streamed_dataset(baseline):
+    import keras
+
+    import tfx_explain as tx
+
+    x, train, labels, co, ct = tied_data(5)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    ct = (co + 1) % 4
+    kwargs = dict(method="integrated_gradients", baseline=baseline, original_class=co, target_class=ct, steps=8)
+    in_memory = tx.explain_keras(model, x, data=(train, labels), **kwargs)
+    streamed = tx.explain_keras(model, x, data=as_stream(train, labels, 16), **kwargs)
+    np.testing.assert_array_equal(streamed.baselines, in_memory.baselines)
+    np.testing.assert_array_equal(streamed.attributions, in_memory.attributions)
+    with pytest.raises(InputError, match=r"^data: expected elements \(image, label\)"):
+        tx.explain_keras(model, x, data=tf.data.Dataset.from_tensor_slices(train), **kwargs)

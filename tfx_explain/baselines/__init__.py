@@ -79,7 +79,9 @@ def _check_data(data, x_shape):
     """A tf.data.Dataset's elements and image shape, or an array pair's image shape, before any work."""
     from ..data import stream
 
-    if stream.is_dataset(data):
+    if isinstance(data, TrainingData):
+        shape = data.image_shape
+    elif stream.is_dataset(data):
         shape = TrainingData(dataset=data).image_shape  # checks the elements and that the dataset is finite
     elif isinstance(data, (tuple, list)) and len(data) >= 2 and np.ndim(data[0]) == 4:
         shape = tuple(np.shape(data[0])[1:])

@@ -123,10 +123,13 @@ def _labels(y, offset):
 
 
 def from_data(data):
-    """A :class:`TrainingData` for ``data``: a dataset name, an (images, labels) pair or a tf.data.Dataset."""
+    """A :class:`TrainingData` for ``data``: a dataset name, an (images, labels) pair, a tf.data.Dataset, or a
+    TrainingData (returned as it is)."""
     from .. import data as data_mod
     from ..data import stream
 
+    if isinstance(data, TrainingData):
+        return data
     if stream.is_dataset(data):
         return TrainingData(dataset=data)
     resolved = data_mod.resolve(data, "train")
