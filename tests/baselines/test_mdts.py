@@ -186,8 +186,9 @@ def test_a_class_without_training_images_is_named():
         dataset.random_target(x, co, ct, train, labels)
 
 
-@pytest.mark.parametrize("baseline", ["mdts", "random_target"])
-def test_explain_keras_takes_a_streamed_dataset(baseline):
+@pytest.mark.parametrize("method, baseline", [("integrated_gradients", "mdts"), ("integrated_gradients", "random_target"),
+                                              ("expected_gradients", "train")])
+def test_explain_keras_takes_a_streamed_dataset(method, baseline):
     import keras
 
     import tfx_explain as tx
@@ -195,10 +196,24 @@ def test_explain_keras_takes_a_streamed_dataset(baseline):
     x, train, labels, co, ct = tied_data(5)
     model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
     ct = (co + 1) % 4
-    kwargs = dict(method="integrated_gradients", baseline=baseline, original_class=co, target_class=ct, steps=8)
+    kwargs = dict(method=method, baseline=baseline, original_class=co, target_class=ct, steps=8)
     in_memory = tx.explain_keras(model, x, data=(train, labels), **kwargs)
     streamed = tx.explain_keras(model, x, data=as_stream(train, labels, 16), **kwargs)
     np.testing.assert_array_equal(streamed.baselines, in_memory.baselines)
     np.testing.assert_array_equal(streamed.attributions, in_memory.attributions)
     with pytest.raises(InputError, match=r"^data: expected elements \(image, label\)"):
         tx.explain_keras(model, x, data=tf.data.Dataset.from_tensor_slices(train), **kwargs)
+
+
+def test_the_train_distribution_streams_the_target_classes_only():
+    x, train, labels, co, ct = tied_data(6)
+    ct = np.where(co == 0, 1, 0)  # target classes 0 and 1 only
+    in_memory = dataset.train_distribution(co, ct, train, labels)
+    streamed = dataset.train_distribution(co, ct, TrainingData(dataset=as_stream(train, labels, 9), chunk_size=50))
+    assert set(streamed.pool_labels.tolist()) == {0, 1}  # classes 2 and 3 never held
+    np.testing.assert_array_equal(streamed.pool, train[streamed.info["train_index"]])
+    for ids, n_refs in ((np.arange(len(x)), 12), (np.array([3, 1]), 500)):
+        np.testing.assert_array_equal(streamed.draw(ids, n_refs, seed=2), in_memory.draw(ids, n_refs, seed=2))
+    everything = dataset.train_distribution(co, None, TrainingData(dataset=as_stream(train, labels)))
+    np.testing.assert_array_equal(everything.draw(np.arange(4), 7, 1),
+                                  dataset.train_distribution(co, None, train, labels).draw(np.arange(4), 7, 1))

@@ -8,6 +8,7 @@ dataset fingerprint, one-vs-one or one-vs-all, class); see :mod:`.source` for wh
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -28,17 +29,12 @@ class _AnswerCache:
         self.max_bytes = max_bytes
         self.entries = OrderedDict()
         self.bytes = 0
-        self.hits = 0
 
     def get(self, key, fingerprint):
         found = self.entries.get(key, {}).get(fingerprint)
         if found is not None:
             self.entries.move_to_end(key)
-            self.hits += 1
         return found
-
-    def known(self, key):
-        return key in self.entries
 
     def put(self, key, fingerprint, index, image):
         slot = self.entries.setdefault(key, {})
@@ -53,10 +49,10 @@ class _AnswerCache:
     def clear(self):
         self.entries.clear()
         self.bytes = 0
-        self.hits = 0
 
 
 CACHE = _AnswerCache()
+_LAST_PASS = weakref.WeakKeyDictionary()  # tf.data.Dataset -> fingerprint of its last pass (a hint, never trusted)
 
 
 def _training(train_images, train_labels):
@@ -102,29 +98,27 @@ def mdts(x, original_class, target_class, train_images, train_labels=None, batch
     flat = np.ascontiguousarray(x.reshape(len(x), -1), np.float32)
     keys = [(hashlib.blake2b(row.tobytes(), digest_size=20).hexdigest(), one_vs_one, int(c))
             for row, c in zip(flat, classes)]
-    fingerprint = None if training.streamed else training.fingerprint()
-    cached = [CACHE.get(k, fingerprint) if fingerprint else None for k in keys]
-    skip = np.array([c is not None or (training.streamed and CACHE.known(k)) for c, k in zip(cached, keys)], bool)
-    passes0, hits0 = training.passes, CACHE.hits
+    # a stream's fingerprint is known only after a pass: its last one (if this dataset was read before) is a hint,
+    # checked against the fingerprint of this call's pass before any cached answer is used
+    hint = training.fingerprint() if not training.streamed else _LAST_PASS.get(training.source)
+    cached = [CACHE.get(k, hint) if hint else None for k in keys]
+    skip = np.array([c is not None for c in cached], bool)
+    passes0 = training.passes
     found = _search(flat, classes, one_vs_one, training, skip, batch_size)
     fingerprint = training.fingerprint()
-    index, values = found.index, found.values
-    redo = []
-    for i in np.flatnonzero(skip):  # cached answers, checked against this pass's fingerprint
-        hit = cached[i] or CACHE.get(keys[i], fingerprint)
-        if hit is None:
-            redo.append(i)
-        else:
-            index[i], values[i] = hit
-    if redo:  # the stream's content changed since those answers were cached: recompute them
-        again = _search(flat, classes, one_vs_one, training, ~np.isin(np.arange(len(flat)), redo), batch_size)
+    if fingerprint != hint and skip.any():  # the stream changed since those answers were cached: all again
+        skip[:] = False
+        found = _search(flat, classes, one_vs_one, training, None, batch_size)
         fingerprint = training.fingerprint()
-        index[redo], values[redo] = again.index[redo], again.values[redo]
+    if training.streamed:
+        _LAST_PASS[training.source] = fingerprint
+    index, values = found.index, found.values
+    for i in np.flatnonzero(skip):
+        index[i], values[i] = cached[i]
     for i in range(len(flat)):
         CACHE.put(keys[i], fingerprint, index[i], values[i])
     if stats is not None:
-        stats.update(shortlist_max=found.shortlist_max, cache_hits=CACHE.hits - hits0,
-                     passes=training.passes - passes0)
+        stats.update(shortlist_max=found.shortlist_max, cache_hits=int(skip.sum()), passes=training.passes - passes0)
     return values.reshape(x.shape), index
 
 
@@ -167,13 +161,27 @@ def train_distribution(original_class, target_class, train_images, train_labels=
     """The training distribution as a reference set: the target class for one-vs-one (GANMEX's EG
     variant, ganmex_main.txt §4), the whole training set for one-vs-all (Erion et al.).
 
-    A streamed dataset is read into memory here (the reference set is indexed at random); see the guide."""
+    A streamed dataset is read once, keeping only the target classes' images for one-vs-one (all of them for
+    one-vs-all); their order within a class is kept, so every draw (by rank within the class,
+    :meth:`ReferenceSet.draw_indices`) picks the same images as in memory. ``info["train_index"]`` maps pool rows
+    to training indices (the identity in memory)."""
     training = _training(train_images, train_labels)
-    if training.streamed:
-        parts = list(training.chunks())
-        images = np.concatenate([p[1] for p in parts]).reshape((-1,) + training.image_shape)
-        labels = np.concatenate([p[2] for p in parts])
-    else:
-        images, labels = training.images, training.labels
-    classes = target_class if target_class is not None else None
-    return ReferenceSet(pool=images.astype(np.float32), pool_labels=labels, classes=classes, name="train")
+    classes = np.asarray(target_class, np.int64) if target_class is not None else None
+    if not training.streamed:
+        return ReferenceSet(pool=training.images.astype(np.float32), pool_labels=training.labels, classes=classes,
+                            name="train", info={"train_index": np.arange(len(training.labels))})
+    wanted = None if classes is None else np.unique(classes)
+    images, labels, index = [], [], []
+    for offset, chunk, chunk_labels in training.chunks():
+        keep = np.arange(len(chunk)) if wanted is None else np.flatnonzero(np.isin(chunk_labels, wanted))
+        images.append(chunk[keep])
+        labels.append(chunk_labels[keep])
+        index.append(offset + keep)
+    labels = np.concatenate(labels)
+    if classes is not None:
+        missing = np.setdiff1d(wanted, labels)
+        if len(missing):
+            raise InputError(f"data: no training image of class {int(missing[0])} for the 'train' baseline")
+    pool = np.concatenate(images).reshape((-1,) + training.image_shape)
+    return ReferenceSet(pool=pool, pool_labels=labels, classes=classes, name="train",
+                        info={"train_index": np.concatenate(index)})

@@ -29,7 +29,8 @@ class TrainingData:
     Args:
         images, labels: numpy arrays (N, H, W, C) and (N,) int labels; or
         dataset: a finite ``tf.data.Dataset`` of (image, label) pairs, batched or not, one-hot labels allowed.
-        chunk_size: images per chunk (memory bound of a streamed pass).
+        chunk_size: images per chunk (memory bound of a streamed pass); a batched dataset is read in its own
+            batches.
     """
 
     def __init__(self, images=None, labels=None, dataset=None, chunk_size=CHUNK):
@@ -40,8 +41,13 @@ class TrainingData:
             from ..data import stream
 
             stream.check_finite(dataset, "data")  # before unbatching, which hides the size
-            self.dataset, _ = stream.image_stream(dataset, "data", labels="required")
-            self.image_shape = tuple(self.dataset.element_spec[0].shape.as_list())
+            unbatched, _ = stream.image_stream(dataset, "data", labels="required")
+            self.image_shape = tuple(unbatched.element_spec[0].shape.as_list())
+            # a batched dataset is read batch by batch (chunk boundaries never change an answer): unbatching and
+            # re-batching cost a third of a pass
+            self.batched = dataset.element_spec[0].shape.rank == 4
+            self.dataset = dataset if self.batched else unbatched
+            self.source = dataset
         else:
             self.images = np.asarray(images)
             self.labels = np.asarray(labels).astype(np.int64)
@@ -64,7 +70,9 @@ class TrainingData:
 
         digest = _hasher(self.image_shape)
         offset = 0
-        for x, y in stream.read_chunks(self.dataset, self.chunk_size):
+        reader = (self.dataset.prefetch(1).as_numpy_iterator() if self.batched
+                  else stream.read_chunks(self.dataset, self.chunk_size))
+        for x, y in reader:
             x = np.asarray(x).reshape(len(x), -1).astype(np.float32)
             y = _labels(y, offset)
             if not np.all(np.isfinite(x)):
