@@ -99,27 +99,35 @@ class Nearest:
 
     def update(self, offset, images, labels):
         """Fold in one chunk of training images (c, D) float32 with labels (c,) at ``offset``."""
+        if not self.one_vs_one:  # nearly the whole chunk is eligible: one product, the query's own class masked
+            self._block(self.active, np.arange(len(labels)), offset, images, labels)
+            return
+        groups = self.classes[self.active]
+        for cls in np.unique(groups):  # a target class's queries share its images: one product per class
+            cols = np.flatnonzero(labels == cls)
+            if len(cols):
+                self._block(self.active[groups == cls], cols, offset, images[cols], labels[cols])
+
+    def _block(self, queries, cols, offset, sub, labels):
         import tensorflow as tf
 
-        t = tf.constant(images)
+        t = tf.constant(sub)
         t_sq = tf.reduce_sum(t * t, axis=1)
         t_sq_np = t_sq.numpy()
-        for start in range(0, len(self.active), self.query_chunk):
-            rows = self.active[start:start + self.query_chunk]
-            mask = eligible(labels, self.classes[rows], self.one_vs_one)
-            if not mask.any():
-                continue
+        for start in range(0, len(queries), self.query_chunk):
+            rows = queries[start:start + self.query_chunk]
             q = tf.constant(self.q[rows])
             d2 = (self.q_sq[rows, None] - 2.0 * tf.matmul(q, t, transpose_b=True) + t_sq[None, :]).numpy()
-            e = error_bound(self.q_sq[rows], t_sq_np, images.shape[1], self.tf32)
-            low = np.where(mask, d2 - e, np.inf)
-            high = np.where(mask, d2 + e, np.inf)
-            threshold = np.minimum(high.min(axis=1), self.best[rows])
+            e = error_bound(self.q_sq[rows], t_sq_np, sub.shape[1], self.tf32)
+            ok = eligible(labels, self.classes[rows], self.one_vs_one)
+            low = np.where(ok, d2 - e, np.inf)
+            threshold = np.minimum(np.where(ok, d2 + e, np.inf).min(axis=1), self.best[rows])
             # keep L <= min U, and L < best (an equal one sits at a higher index than the best so far)
             keep = (low <= threshold[:, None]) & (low < self.best[rows, None])
-            self._rerank(rows, keep, offset, images)
+            self._rerank(rows, keep, offset + cols, sub)
 
-    def _rerank(self, rows, keep, offset, images):
+    def _rerank(self, rows, keep, index, images):
+        """Exact float64 re-ranking of the kept candidates ``images[keep[r]]`` (training indices ``index``)."""
         counts = keep.sum(axis=1)
         if counts.size:
             self.shortlist_max = max(self.shortlist_max, int(counts.max()))
@@ -133,7 +141,7 @@ class Nearest:
                 k = int(dist.argmin())
                 if dist[k] < self.best[row]:  # strict: an equal distance at a higher index loses
                     self.best[row] = dist[k]
-                    self.index[row] = offset + part[k]
+                    self.index[row] = index[part[k]]
                     self.values[row] = images[part[k]]
 
     def check_found(self, what="data"):

@@ -4,10 +4,10 @@
 yields ``(offset, images (c, D) float32, labels (c,) int64)`` chunks; :mod:`.search` consumes them. A streamed
 dataset is never materialised: memory is bounded by ``chunk_size``.
 
-**Fingerprint** (the cache key of :mod:`.dataset`'s answers): arrays are hashed whole (BLAKE2b of their float32
+**Fingerprint** (the cache key of :mod:`.dataset`'s answers): arrays are hashed whole (SHA-1 of their float32
 bytes and int64 labels). A ``tf.data.Dataset`` cannot be hashed without reading it (its graph names files and
 generators, not their contents, and a generator or a shuffle may yield other data each pass), so its fingerprint
-is the BLAKE2b of everything a pass reads, computed during every pass. Consequences: a cached answer for a
+is the SHA-1 of everything a pass reads, computed during every pass. Consequences: a cached answer for a
 dataset still costs one read-and-hash pass (no distance work), and it is used only when that pass's fingerprint
 equals the one it was computed under; otherwise it is recomputed. A dataset whose passes differ (a reshuffling
 pipeline) is refused where two passes must agree (the random-target draw).
@@ -78,8 +78,8 @@ class TrainingData:
             if not np.all(np.isfinite(x)):
                 bad = offset + int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
                 raise InputError(f"data: expected finite values, got NaN or Inf in training image {bad}")
-            digest.update(x.tobytes())
-            digest.update(y.tobytes())
+            digest.update(memoryview(x).cast("B"))
+            digest.update(memoryview(y).cast("B"))
             yield offset, x, y
             offset += len(x)
         if offset == 0:
@@ -93,8 +93,8 @@ class TrainingData:
             return getattr(self, "last_fingerprint", None)
         if self._fingerprint is None:
             digest = _hasher(self.image_shape)
-            digest.update(np.ascontiguousarray(self.images, np.float32).tobytes())
-            digest.update(self.labels.tobytes())
+            digest.update(memoryview(np.ascontiguousarray(self.images, np.float32)).cast("B"))
+            digest.update(memoryview(np.ascontiguousarray(self.labels)).cast("B"))
             self._fingerprint = f"arrays:{len(self.images)}:{digest.hexdigest()}"
         return self._fingerprint
 
@@ -110,7 +110,8 @@ class TrainingData:
 
 
 def _hasher(shape):
-    digest = hashlib.blake2b(digest_size=20)
+    # an identity check, not a security one: SHA-1 is the fastest hashlib digest here (about 4x BLAKE2b with SHA-NI)
+    digest = hashlib.sha1()
     digest.update(repr(tuple(shape)).encode())
     return digest
 
