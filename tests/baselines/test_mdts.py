@@ -163,6 +163,19 @@ def test_the_error_bound_covers_float32_rounding():
     assert np.all(np.abs(d32 - d64) <= e)
     assert np.max(e / (np.sqrt(q_sq)[:, None] + np.sqrt(t_sq)[None]) ** 2) < 1e-3  # and stays a small band
 
+    def tf32(a):  # the product inputs as an Ampere GPU rounds them: 10 mantissa bits, to nearest
+        bits = a.view(np.uint32)
+        return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)
+
+    d_tf32 = q_sq[:, None] - 2 * (tf32(q) @ tf32(t).T) + t_sq[None]
+    assert np.abs(d_tf32 - d64).max() > np.abs(d32 - d64).max() * 10  # TF32 is far coarser...
+    assert np.all(np.abs(d_tf32 - d64) <= search.error_bound(q_sq, t_sq, 784, tf32=True))  # ...and still bounded
+    coherent = np.full((1, 784), 1 + 0.75 * 2.0 ** -10, np.float32)  # every product rounded up alike
+    c_sq = (coherent * coherent).sum(1)
+    d_coherent = np.abs(2 * c_sq - 2 * (tf32(coherent) @ tf32(coherent).T))  # the true distance is 0
+    assert d_coherent > search.error_bound(c_sq, c_sq, 784)  # the float32 bound alone would not hold
+    assert d_coherent <= search.error_bound(c_sq, c_sq, 784, tf32=True)
+
 
 @pytest.mark.parametrize("data, message", [
     (lambda tr, lb: tf.data.Dataset.from_tensor_slices(tr), r"^data: expected elements \(image, label\)"),

@@ -15,6 +15,10 @@ callable                  ``f(x, target_class) -> baselines``
 generator                 an object with ``generate(x, target_class)`` (a trained GANMEX), or its path
 ========================  ====================================================================
 
+``data`` is a dataset name, an (images, labels) pair, or a finite ``tf.data.Dataset`` of (image, label) read in
+chunks and never held whole (:mod:`.source`; ``train`` keeps only the target classes' images). MDTS is exact (the
+float64 nearest, ties to the lowest index, :mod:`.search`), and a streamed dataset gives exactly the in-memory answer.
+
 The input range (scalars or per channel) comes from :mod:`tfx_explain.input_range`: ``explain_keras``'s
 ``input_range=``, the model's preprocessing layer, or ``data``.
 """
