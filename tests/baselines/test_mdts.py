@@ -230,3 +230,20 @@ def test_the_train_distribution_streams_the_target_classes_only():
     everything = dataset.train_distribution(co, None, TrainingData(dataset=as_stream(train, labels)))
     np.testing.assert_array_equal(everything.draw(np.arange(4), 7, 1),
                                   dataset.train_distribution(co, None, train, labels).draw(np.arange(4), 7, 1))
+
+
+def test_explain_dataset_streams_the_training_data(tmp_path):
+    import keras
+
+    from tfx_explain import scale
+
+    x, train, labels, co, _ = tied_data(8)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    runs = {}
+    for name, data in (("arrays", (train, labels)), ("stream", as_stream(train, labels, 32))):
+        scale.explain_dataset(model, (x, co), tmp_path / name, method="integrated_gradients", steps=4,
+                              baseline="mdts", target_class=1, data=data, progress=False)
+        runs[name] = scale.load_run(tmp_path / name)
+    for key in ("baselines", "attributions"):
+        np.testing.assert_array_equal(runs["stream"][key], runs["arrays"][key])
+    assert np.abs(runs["stream"]["baselines"]).sum() > 0
