@@ -118,6 +118,9 @@ class Nearest:
             rows = queries[start:start + self.query_chunk]
             q = tf.constant(self.q[rows])
             d2 = (self.q_sq[rows, None] - 2.0 * tf.matmul(q, t, transpose_b=True) + t_sq[None, :]).numpy()
+            if not np.isfinite(d2).all():  # the bound and the shortlist need finite float32 distances
+                raise InputError("data: squared distances overflow float32 (pixel values beyond about 1e18); "
+                                 "rescale the images and x")
             e = error_bound(self.q_sq[rows], t_sq_np, sub.shape[1], self.tf32)
             ok = eligible(labels, self.classes[rows], self.one_vs_one)
             low = np.where(ok, d2 - e, np.inf)
