@@ -61,8 +61,9 @@ def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", o
             ``"logits"`` or ``"sigmoid"``.
         batch_size: inputs per internal chunk (memory is bounded by it); default per method.
         strategy: a tf.distribute strategy or its name; chunks are split across its replicas.
-        data: training data for ``mdts``, ``random_target`` and ``train`` baselines: a dataset name or
-            an (images, labels) pair. It also gives the input range when neither ``input_range`` nor the
+        data: training data for ``mdts``, ``random_target`` and ``train`` baselines: a dataset name,
+            an (images, labels) pair, or a finite tf.data.Dataset of (image, label) (streamed, never held whole,
+            for ``mdts`` and ``random_target``: :mod:`tfx_explain.baselines.source`). It also gives the input range when neither ``input_range`` nor the
             model does.
         seed: seeds every random choice (EG references and path points, random baselines).
         progress: show a progress bar (True, False, or "auto" on a terminal).

@@ -15,6 +15,10 @@ callable                  ``f(x, target_class) -> baselines``
 generator                 an object with ``generate(x, target_class)`` (a trained GANMEX), or its path
 ========================  ====================================================================
 
+``data`` is a dataset name, an (images, labels) pair, or a finite ``tf.data.Dataset`` of (image, label) read in
+chunks and never held whole (:mod:`.source`; ``train`` keeps only the target classes' images). MDTS is exact (the
+float64 nearest, ties to the lowest index, :mod:`.search`), and a streamed dataset gives exactly the in-memory answer.
+
 The input range (scalars or per channel) comes from :mod:`tfx_explain.input_range`: ``explain_keras``'s
 ``input_range=``, the model's preprocessing layer, or ``data``.
 """
@@ -28,6 +32,7 @@ from ..errors import InputError
 from .base import PointBaselines, ReferenceSet
 from .constant import blur, max_value, uniform, zero
 from .dataset import mdts, random_target, train_distribution
+from .source import TrainingData, from_data
 
 NAMES = ("zero", "max", "blur", "uniform", "mdts", "random_target", "train")
 NEEDS_DATA = ("mdts", "random_target", "train")
@@ -35,7 +40,7 @@ NEEDS_RANGE = ("max", "uniform")
 CLASS_TARGETED = ("mdts", "random_target", "generator")
 
 __all__ = ["NAMES", "PointBaselines", "ReferenceSet", "resolve", "zero", "max_value", "blur", "uniform", "mdts",
-           "random_target", "train_distribution", "check_spec"]
+           "random_target", "train_distribution", "check_spec", "TrainingData"]
 
 
 def _is_generator(obj):
@@ -52,7 +57,9 @@ def check_spec(baseline, x_shape, data):
                              f"its path, got {baseline!r}")
         if baseline in NEEDS_DATA and data is None:
             raise InputError(f"data: baseline {baseline!r} draws from the training data; pass data=(images, "
-                             "labels) or a dataset name")
+                             "labels), a tf.data.Dataset of (image, label) or a dataset name")
+        if baseline in NEEDS_DATA:
+            _check_data(data, x_shape)
         return
     if isinstance(baseline, (Path,)):
         if not baseline.exists():
@@ -70,6 +77,22 @@ def check_spec(baseline, x_shape, data):
                          f"(one for all), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise InputError("baseline: expected finite values, got NaN or Inf")
+
+
+def _check_data(data, x_shape):
+    """A tf.data.Dataset's elements and image shape, or an array pair's image shape, before any work."""
+    from ..data import stream
+
+    if isinstance(data, TrainingData):
+        shape = data.image_shape
+    elif stream.is_dataset(data):
+        shape = TrainingData(dataset=data).image_shape  # checks the elements and that the dataset is finite
+    elif isinstance(data, (tuple, list)) and len(data) >= 2 and np.ndim(data[0]) == 4:
+        shape = tuple(np.shape(data[0])[1:])
+    else:
+        return  # a name (loaded later) or a malformed pair (data.resolve names the fault)
+    if shape != tuple(x_shape[1:]):
+        raise InputError(f"data: training images have shape {shape}, x has {tuple(x_shape[1:])}")
 
 
 def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, input_range=None,
@@ -91,14 +114,14 @@ def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, inp
             return PointBaselines(blur(x, sigma), "blur", {"sigma": sigma})
         if baseline == "uniform":
             return PointBaselines(uniform(x, input_range, seed), "uniform", {"seed": seed})
-        images, labels = _training_data(data)
+        training = from_data(data)
         if baseline == "mdts":
-            values, idx = mdts(x, original_class, target_class, images, labels)
+            values, idx = mdts(x, original_class, target_class, training)
             return PointBaselines(values, "mdts", {"train_index": idx})
         if baseline == "random_target":
-            values, idx = random_target(x, original_class, target_class, images, labels, seed)
+            values, idx = random_target(x, original_class, target_class, training, seed=seed)
             return PointBaselines(values, "random_target", {"train_index": idx, "seed": seed})
-        return train_distribution(original_class, target_class, images, labels)
+        return train_distribution(original_class, target_class, training)
     if callable(baseline):
         values = np.asarray(baseline(x, target_class), np.float32)
         if values.shape != x.shape:
@@ -108,20 +131,6 @@ def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, inp
     if arr.shape != x.shape:
         arr = np.broadcast_to(arr.reshape((1,) + x.shape[1:]), x.shape).copy()
     return PointBaselines(arr, "array")
-
-
-def _training_data(data):
-    from .. import data as data_mod
-
-    resolved = data_mod.resolve(data, "train")
-    if not isinstance(resolved, tuple):
-        import tensorflow as tf
-
-        if isinstance(resolved, tf.data.Dataset):
-            xs, ys = zip(*resolved.as_numpy_iterator())
-            batched = np.asarray(xs[0]).ndim == 4
-            resolved = ((np.concatenate(xs), np.concatenate(ys)) if batched else (np.stack(xs), np.asarray(ys)))
-    return resolved[0], np.asarray(resolved[1]).astype(np.int64)
 
 
 def _from_generator(baseline, x, original_class, target_class, model, allow_mismatch):

@@ -1,78 +1,187 @@
-"""Baselines drawn from the training data: MDTS, a random target-class sample, the training distribution."""
+"""Baselines drawn from the training data: MDTS, a random target-class sample, the training distribution.
+
+The training data is an in-memory ``(images, labels)`` pair or a streamed ``tf.data.Dataset``
+(:class:`~tfx_explain.baselines.source.TrainingData`); both go through the same chunked code (:mod:`.search`), so
+a streamed answer is exactly the in-memory one. MDTS answers are cached per process, keyed by (query hash,
+dataset fingerprint, one-vs-one or one-vs-all, class); see :mod:`.source` for what the fingerprint covers.
+"""
 from __future__ import annotations
+
+import hashlib
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
 from .. import rng
+from ..errors import InputError
+from . import search
 from .base import ReferenceSet
+from .source import TrainingData
 
-CANDIDATES = 8  # float32 shortlist size before the exact float64 re-ranking
-
-
-def _candidate_pool(labels, original_class, target_class, i_classes):
-    """Pool indices for the samples of one group: target class (one-vs-one) or any other class."""
-    if target_class is not None:
-        return np.flatnonzero(labels == i_classes)
-    return np.flatnonzero(labels != i_classes)
+CACHE_BYTES = 64 << 20  # float32 baseline images kept by the answer cache (least recently used evicted)
 
 
-def mdts(x, original_class, target_class, train_images, train_labels, batch_size=256):
+class _AnswerCache:
+    """(query hash, one_vs_one, class) -> {dataset fingerprint: (train index, image)}, bounded in bytes."""
+
+    def __init__(self, max_bytes=CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self.entries = OrderedDict()
+        self.bytes = 0
+
+    def get(self, key, fingerprint):
+        found = self.entries.get(key, {}).get(fingerprint)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key, fingerprint, index, image):
+        slot = self.entries.setdefault(key, {})
+        if fingerprint not in slot:
+            slot[fingerprint] = (int(index), np.array(image, np.float32))
+            self.bytes += image.nbytes
+        self.entries.move_to_end(key)
+        while self.bytes > self.max_bytes and self.entries:
+            _, old = self.entries.popitem(last=False)
+            self.bytes -= sum(v[1].nbytes for v in old.values())
+
+    def clear(self):
+        self.entries.clear()
+        self.bytes = 0
+
+
+CACHE = _AnswerCache()
+_LAST_PASS = weakref.WeakKeyDictionary()  # tf.data.Dataset -> fingerprint of its last pass (a hint, never trusted)
+
+
+def _training(train_images, train_labels):
+    if isinstance(train_images, TrainingData):
+        return train_images
+    return TrainingData(images=train_images, labels=np.asarray(train_labels))
+
+
+def _check_shape(x, training):
+    if tuple(x.shape[1:]) != training.image_shape:
+        raise InputError(f"data: training images have shape {training.image_shape}, x has {tuple(x.shape[1:])}; "
+                         "the baseline must match the input")
+
+
+def _groups(original_class, target_class):
+    one_vs_one = target_class is not None
+    return one_vs_one, np.asarray(target_class if one_vs_one else original_class, np.int64)
+
+
+def mdts(x, original_class, target_class, train_images, train_labels=None, batch_size=search.QUERY_CHUNK,
+         stats=None):
     """Minimum-distance training sample (Bach et al., 2015; ganmex_main.txt §2.2 and Eq. 1).
 
-    For one-vs-one, the training image of the target class nearest to x in L2; for one-vs-all (target
-    None), the nearest training image of any class other than the original. Distances are computed
-    by batched matrix products on TF (||x||^2 - 2 x.t + ||t||^2, float32) to shortlist ``CANDIDATES``
-    images, which are then re-ranked exactly in float64; ties go to the lowest training index, as a
-    brute-force ``argmin`` would. Returns (baselines, indices into the training set).
+    For one-vs-one, the training image of the target class nearest to x in L2; for one-vs-all (target None), the
+    nearest training image of any class other than the original. Exact: the float64 argmin over all candidates,
+    ties to the lowest training index, as brute force returns (the float32 shortlist and its error bound:
+    :mod:`.search`). One pass over the training data serves all the samples.
+
+    Args:
+        x: (N, H, W, C) float32 inputs; original_class, target_class: (N,) ints (target None: one-vs-all).
+        train_images, train_labels: (M, H, W, C) images and (M,) labels, or a
+            :class:`~tfx_explain.baselines.source.TrainingData` (train_labels None), e.g. a streamed tf.data.Dataset.
+        batch_size: queries per float32 block (memory: batch_size x the training chunk size floats).
+        stats: an optional dict, filled with ``shortlist_max``, ``cache_hits`` and ``passes``.
+    Returns:
+        (baselines (N, H, W, C) float32, indices (N,) int64 into the training data, in its reading order).
+    Raises:
+        InputError: training images of another shape, or no eligible training image for a sample.
     """
-    import tensorflow as tf
-
-    n = len(x)
-    flat_x = x.reshape(n, -1).astype(np.float32)
-    flat_t = train_images.reshape(len(train_images), -1).astype(np.float32)
-    groups = target_class if target_class is not None else original_class
-    chosen = np.empty(n, np.int64)
-    for cls in np.unique(groups):  # loop over classes; samples of a class are batched
-        rows = np.flatnonzero(groups == cls)
-        pool = _candidate_pool(train_labels, original_class, target_class, cls)
-        t = tf.constant(flat_t[pool])
-        t_sq = tf.reduce_sum(t * t, axis=1)
-        k = min(CANDIDATES, len(pool))
-        for start in range(0, len(rows), batch_size):
-            r = rows[start : start + batch_size]
-            q = tf.constant(flat_x[r])
-            d2 = tf.reduce_sum(q * q, axis=1, keepdims=True) - 2.0 * tf.matmul(q, t, transpose_b=True) + t_sq
-            short = tf.math.top_k(-d2, k=k).indices.numpy()  # (b, k) positions in pool
-            cand = pool[short]
-            exact = ((flat_x[r, None, :].astype(np.float64) - flat_t[cand].astype(np.float64)) ** 2).sum(-1)
-            order = _argmin_lowest_index(exact, cand)
-            chosen[r] = cand[np.arange(len(r)), order]
-    return train_images[chosen].astype(np.float32), chosen
-
-
-def _argmin_lowest_index(dist, index):
-    """Per row, the position of the smallest distance; equal distances go to the lowest index."""
-    best = dist.min(axis=1, keepdims=True)
-    masked = np.where(dist == best, index, np.iinfo(np.int64).max)
-    return masked.argmin(axis=1)
+    training = _training(train_images, train_labels)
+    _check_shape(x, training)
+    one_vs_one, classes = _groups(original_class, target_class)
+    flat = np.ascontiguousarray(x.reshape(len(x), -1), np.float32)
+    keys = [(hashlib.blake2b(row.tobytes(), digest_size=20).hexdigest(), one_vs_one, int(c))
+            for row, c in zip(flat, classes)]
+    # a stream's fingerprint is known only after a pass: its last one (if this dataset was read before) is a hint,
+    # checked against the fingerprint of this call's pass before any cached answer is used
+    hint = training.fingerprint() if not training.streamed else _LAST_PASS.get(training.source)
+    cached = [CACHE.get(k, hint) if hint else None for k in keys]
+    skip = np.array([c is not None for c in cached], bool)
+    passes0 = training.passes
+    found = _search(flat, classes, one_vs_one, training, skip, batch_size)
+    fingerprint = training.fingerprint()
+    if fingerprint != hint and skip.any():  # the stream changed since those answers were cached: all again
+        skip[:] = False
+        found = _search(flat, classes, one_vs_one, training, None, batch_size)
+        fingerprint = training.fingerprint()
+    if training.streamed:
+        _LAST_PASS[training.source] = fingerprint
+    index, values = found.index, found.values
+    for i in np.flatnonzero(skip):
+        index[i], values[i] = cached[i]
+    for i in range(len(flat)):
+        CACHE.put(keys[i], fingerprint, index[i], values[i])
+    if stats is not None:
+        stats.update(shortlist_max=found.shortlist_max, cache_hits=int(skip.sum()), passes=training.passes - passes0)
+    return values.reshape(x.shape), index
 
 
-def random_target(x, original_class, target_class, train_images, train_labels, seed=0):
-    """A random training image of the target class (any other class for one-vs-all), per (seed, sample)."""
-    n = len(x)
-    groups = target_class if target_class is not None else original_class
-    chosen = np.empty(n, np.int64)
-    u = rng.uniform(seed, "random_target", np.arange(n))
-    for cls in np.unique(groups):
-        rows = np.flatnonzero(groups == cls)
-        pool = _candidate_pool(train_labels, original_class, target_class, cls)
-        chosen[rows] = pool[np.minimum((u[rows] * len(pool)).astype(np.int64), len(pool) - 1)]
-    return train_images[chosen].astype(np.float32), chosen
+def _search(flat, classes, one_vs_one, training, skip, batch_size):
+    found = search.Nearest(flat, classes, one_vs_one, skip=skip, query_chunk=batch_size)
+    for offset, images, labels in training.chunks():
+        if found.active.size:
+            found.update(offset, images, labels)
+        elif not training.streamed:  # all answered from the cache; a stream is still read for its fingerprint
+            break
+    found.check_found()
+    return found
 
 
-def train_distribution(original_class, target_class, train_images, train_labels):
+def random_target(x, original_class, target_class, train_images, train_labels=None, seed=0):
+    """A random training image of the target class (any other class for one-vs-all), per (seed, sample).
+
+    Sample i takes the ``floor(u_i * n)``-th eligible image in reading order, u_i uniform from
+    :func:`tfx_explain.rng.uniform` (seed, "random_target", i) and n the pool size from the class counts (one
+    counting pass for a stream, then one drawing pass). Returns (baselines (N, H, W, C) float32, indices (N,)).
+    Raises InputError: a class with no training image; a stream that reads differently on its two passes.
+    """
+    training = _training(train_images, train_labels)
+    _check_shape(x, training)
+    one_vs_one, classes = _groups(original_class, target_class)
+    counts = training.class_counts()
+    first = training.fingerprint()
+    u = rng.uniform(seed, "random_target", np.arange(len(x)))
+    draw = search.RankDraw(search.ranks_from_counts(u, classes, one_vs_one, counts), classes, one_vs_one,
+                           training.dim)
+    for offset, images, labels in training.chunks():
+        draw.update(offset, images, labels)
+    if training.streamed and training.fingerprint() != first:
+        raise InputError("data: the tf.data.Dataset read differently on two passes (a shuffle with "
+                         "reshuffle_each_iteration?); random_target needs a deterministic order")
+    return draw.values.reshape(x.shape), draw.index
+
+
+def train_distribution(original_class, target_class, train_images, train_labels=None):
     """The training distribution as a reference set: the target class for one-vs-one (GANMEX's EG
-    variant, ganmex_main.txt §4), the whole training set for one-vs-all (Erion et al.)."""
-    classes = target_class if target_class is not None else None
-    return ReferenceSet(pool=train_images.astype(np.float32), pool_labels=train_labels, classes=classes,
-                        name="train")
+    variant, ganmex_main.txt §4), the whole training set for one-vs-all (Erion et al.).
+
+    A streamed dataset is read once, keeping only the target classes' images for one-vs-one (all of them for
+    one-vs-all); their order within a class is kept, so every draw (by rank within the class,
+    :meth:`ReferenceSet.draw_indices`) picks the same images as in memory. ``info["train_index"]`` maps pool rows
+    to training indices (the identity in memory)."""
+    training = _training(train_images, train_labels)
+    classes = np.asarray(target_class, np.int64) if target_class is not None else None
+    if not training.streamed:
+        return ReferenceSet(pool=training.images.astype(np.float32), pool_labels=training.labels, classes=classes,
+                            name="train", info={"train_index": np.arange(len(training.labels))})
+    wanted = None if classes is None else np.unique(classes)
+    images, labels, index = [], [], []
+    for offset, chunk, chunk_labels in training.chunks():
+        keep = np.arange(len(chunk)) if wanted is None else np.flatnonzero(np.isin(chunk_labels, wanted))
+        images.append(chunk[keep])
+        labels.append(chunk_labels[keep])
+        index.append(offset + keep)
+    labels = np.concatenate(labels)
+    if classes is not None:
+        missing = np.setdiff1d(wanted, labels)
+        if len(missing):
+            raise InputError(f"data: no training image of class {int(missing[0])} for the 'train' baseline")
+    pool = np.concatenate(images).reshape((-1,) + training.image_shape)
+    return ReferenceSet(pool=pool, pool_labels=labels, classes=classes, name="train",
+                        info={"train_index": np.concatenate(index)})

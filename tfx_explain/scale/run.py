@@ -367,6 +367,11 @@ def _training_data(data, dataset, baseline, spec, image_size):
     if isinstance(data, str):
         return data_mod.load(data, "train", **({"image_size": image_size} if image_size else {})), {
             "dataset": data, "split": "train", "image_size": image_size}
+    if stream.is_dataset(data):  # streamed by the baselines; identified by the content hash of one pass
+        training = baselines_mod.TrainingData(dataset=data)
+        for _ in training.chunks():
+            pass
+        return training, {"tf.data": training.fingerprint()}
     images, labels = data_mod.resolve(data, "train")
     return (images, labels), {"sha256": store.inputs_sha256(images, labels)}
 
