@@ -1,0 +1,49 @@
+"""IG's path-point blocking (issue 18 §1, equal-step throughput): balanced blocks waste fewer than one padded step
+per block, and however the steps are blocked and the images chunked, the map equals a brute-force sum of the
+gradients at every path point (one gradient call per point, no blocking, float64 accumulation)."""
+import numpy as np
+import pytest
+
+import tfx_explain as tx
+from tfx_explain.attribution._common import steps_per_block
+
+
+@pytest.mark.parametrize("chunk, steps, points", [(64, 200, 2048), (1, 7, 3), (3, 200, 5), (10, 1, 2048),
+                                                  (2048, 50, 2048), (5, 97, 64), (1, 1024, 2048)])
+def test_blocks_fit_the_budget_are_fewest_and_nearly_even(chunk, steps, points):
+    block = steps_per_block(chunk, steps, points)
+    n_blocks = -(-steps // block)
+    largest = max(1, min(steps, points // chunk))
+    assert block <= largest  # within the points per call (or one step when a chunk alone exceeds it)
+    assert n_blocks == -(-steps // largest)  # no more loop iterations than the largest block needs
+    assert n_blocks * block - steps < n_blocks  # padding: under one zero-weight step per block
+
+
+def _brute_force(model, x, baseline, weights, steps):
+    import tensorflow as tf
+
+    from tfx_explain.targets import score_function
+
+    score_fn = score_function(model, "probability", probe=x[:1], one_vs_one=True)
+    total = np.zeros(x.shape, np.float64)
+    for k in range(1, steps + 1):  # DeepExplain's right Riemann sum, a_k = k/m
+        points = tf.constant(baseline + (k / steps) * (x - baseline))
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            out = score_fn.explained(points, tf.constant(weights))
+        total += tape.gradient(out, points).numpy()
+    return (total / steps * (x - baseline)).astype(np.float32)
+
+
+def test_ig_equals_the_unblocked_sum_for_every_chunking(digits_model, digit_batch):
+    x, co, ct = digit_batch
+    x = x[:5]
+    baseline = np.zeros_like(x)
+    weights = np.zeros((len(x), 10), np.float32)
+    weights[np.arange(len(x)), co[:5]], weights[np.arange(len(x)), ct[:5]] = 1.0, -1.0
+    expected = _brute_force(digits_model, x, baseline, weights, 23)
+    scale = np.abs(expected).max()
+    for batch_size in (None, 1, 7, 12, 115):  # blocks of 23, 1, 4 (6 blocks of 4 for 23 steps), 6, 23
+        e = tx.explain_keras(digits_model, x, method="integrated_gradients", steps=23, baseline="zero",
+                             original_class=co[:5], target_class=ct[:5], batch_size=batch_size, progress=False)
+        np.testing.assert_allclose(e.attributions, expected, rtol=0, atol=2e-6 * scale, err_msg=str(batch_size))
