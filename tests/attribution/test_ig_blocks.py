@@ -1,6 +1,8 @@
 """IG's path-point blocking (issue 18 §1, equal-step throughput): balanced blocks waste fewer than one padded step
 per block, and however the steps are blocked and the images chunked, the map equals a brute-force sum of the
 gradients at every path point (one gradient call per point, no blocking, float64 accumulation)."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -47,3 +49,52 @@ def test_ig_equals_the_unblocked_sum_for_every_chunking(digits_model, digit_batc
         e = tx.explain_keras(digits_model, x, method="integrated_gradients", steps=23, baseline="zero",
                              original_class=co[:5], target_class=ct[:5], batch_size=batch_size, progress=False)
         np.testing.assert_allclose(e.attributions, expected, rtol=0, atol=2e-6 * scale, err_msg=str(batch_size))
+
+
+CONVS = [((28, 28, 1), (6, 6, 32), (2, 2), "VALID"), ((13, 11, 3), (3, 4, 5), (2, 3), "SAME"),
+         ((9, 9, 2), (3, 3, 4), (1, 1), "SAME"), ((10, 10, 4), (5, 5, 3), (3, 3), "VALID"),
+         ((8, 7, 1), (2, 2, 2), (2, 2), "SAME")]
+
+
+@pytest.mark.parametrize("image, kernel, strides, padding", CONVS)
+def test_overlap_add_input_gradient_equals_tensorflows(image, kernel, strides, padding):
+    """The few-channel Conv2D input gradient (matmul + col2im) against TensorFlow's kernel: the same sum in
+    another order; (10, 10) at stride 3 with a 5x5 VALID kernel leaves the last row and column untouched."""
+    import tensorflow as tf
+
+    from tfx_explain.attribution.input_gradient import fast_input_gradients
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(3,) + image).astype(np.float32))
+    k = tf.constant(rng.normal(size=kernel[:2] + (image[2], kernel[2])).astype(np.float32))
+
+    def gradient(fast):
+        @tf.function
+        def g(v):
+            with fast_input_gradients() if fast else contextlib.nullcontext():
+                y = tf.nn.conv2d(v, k, strides, padding)
+            return tf.gradients(tf.reduce_sum(tf.sin(y)), [v, k])
+        return g
+
+    (dx, dk), (fx, fk) = gradient(False)(x), gradient(True)(x)
+    np.testing.assert_allclose(fx.numpy(), dx.numpy(), rtol=0, atol=1e-6 * np.abs(dx.numpy()).max())
+    np.testing.assert_array_equal(fk.numpy(), dk.numpy())  # the filter gradient stays TensorFlow's
+    ops = {op.type for op in gradient(True).get_concrete_function(x).graph.get_operations()}
+    assert "Conv2DBackpropInput" not in ops and "MatMul" in ops  # it really took the overlap-add route
+
+
+def test_many_channel_convolutions_keep_tensorflows_gradient():
+    import tensorflow as tf
+
+    from tfx_explain.attribution.input_gradient import fast_input_gradients
+
+    k = tf.ones((3, 3, 8, 2))
+
+    @tf.function
+    def g(v):
+        with fast_input_gradients():
+            y = tf.nn.conv2d(v, k, 1, "SAME")
+        return tf.gradients(tf.reduce_sum(y), v)[0]
+
+    ops = {op.type for op in g.get_concrete_function(tf.zeros((1, 5, 5, 8))).graph.get_operations()}
+    assert "Conv2DBackpropInput" in ops

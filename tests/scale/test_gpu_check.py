@@ -27,6 +27,8 @@ def test_gpu_check_smoke_runs_and_reports(tmp_path):
     assert set(ig["by_batch_size"]) == {str(b) for b in report["sizes"]["ig_batch_sizes"]}
     # the chunking changes how path points are grouped, never the sum (float32 reassociation only)
     assert all(r["max_abs_difference_to_default"] < 1e-5 for r in ig["by_batch_size"].values())
+    other = ig["other_conv_gradient_route"]  # TensorFlow's conv input gradient, where the CPU default is overlap-add
+    assert other["overlap_add_conv_input_gradient"] is False and other["max_abs_difference_to_default"] < 1e-5
     assert set(sections["precision_speed"]["runs"]) == {"float32_tf32", "float32_no_tf32", "mixed_float16",
                                                         "mixed_bfloat16", "xla"}
     assert all(r["images_per_second"] > 0 for r in sections["precision_speed"]["runs"].values())
