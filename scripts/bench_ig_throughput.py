@@ -5,8 +5,9 @@ model, so both do the same model evaluations); our default probability score is 
 (A/B/A/B...) and the medians are compared, as the machine may be loaded. Wall time and the process's CPU time
 are both reported: on a shared machine CPU time measures the work, wall time the waiting too.
 
-``legacy_blocks`` is today's chunking before the balanced blocks (200 steps padded to 224 evaluations in blocks of
-32); ``profile`` times the model's own ops on 2048 path points (CPU ms): where the time goes.
+``before_logit`` is the code before issue 18's changes, in the same run: blocks of 32 steps (200 steps padded to
+224 evaluations) and TensorFlow's own input gradient for the first convolution (``input_gradient.ENABLED = False``
+while it is traced). ``profile`` times the model's own ops on 2048 path points (CPU ms): where the time goes.
 
     PYTHONPATH=. python scripts/bench_ig_throughput.py                    # 64 images, 5 rounds
     PYTHONPATH=. python scripts/bench_ig_throughput.py --quick            # 16 images, 2 rounds
@@ -28,7 +29,7 @@ def _legacy_steps_per_block(chunk, steps, points=2048):
 
 def runners(model, x, co, ct, steps):
     import tfx_explain as tx
-    from tfx_explain.attribution import integrated
+    from tfx_explain.attribution import input_gradient, integrated
     from tfx_explain.models import introspect
     from xplique.attributions import IntegratedGradients
 
@@ -36,20 +37,20 @@ def runners(model, x, co, ct, steps):
     weights[np.arange(len(x)), co], weights[np.arange(len(x)), ct] = 1.0, -1.0
     xplique_ig = IntegratedGradients(introspect.logits_model(model), steps=steps, batch_size=64)
 
-    def ours(score="logit", legacy=False):
+    def ours(score="logit", before=False):
         def run():
-            balanced = integrated.steps_per_block
-            if legacy:
-                integrated.steps_per_block = _legacy_steps_per_block
+            balanced, route = integrated.steps_per_block, input_gradient.ENABLED
+            if before:  # the blocks key the traced function apart, so "before" has its own trace
+                integrated.steps_per_block, input_gradient.ENABLED = _legacy_steps_per_block, False
             try:
                 return tx.explain_keras(model, x, method="integrated_gradients", steps=steps, baseline="zero",
                                         original_class=co, target_class=ct, score=score, progress=False).attributions
             finally:
-                integrated.steps_per_block = balanced
+                integrated.steps_per_block, input_gradient.ENABLED = balanced, route
         return run
 
     return {"xplique": lambda: np.asarray(xplique_ig.explain(x, weights)), "ours_logit": ours(),
-            "ours_probability": ours("probability"), "legacy_blocks_logit": ours(legacy=True)}
+            "ours_probability": ours("probability"), "before_logit": ours(before=True)}
 
 
 def alternate(runs, rounds):
@@ -66,6 +67,17 @@ def alternate(runs, rounds):
             outputs)
 
 
+def _overlap_add(x, k, dy):
+    """conv1's input gradient through tfx_explain's overlap-add route (tfx_explain.attribution.input_gradient)."""
+    import tensorflow as tf
+
+    from tfx_explain.attribution.input_gradient import fast_input_gradients
+
+    with fast_input_gradients():
+        y = tf.nn.conv2d(x, k, 2, "VALID")
+    return tf.gradients(y, x, grad_ys=dy)[0]
+
+
 def profile(model, points=2048):
     """CPU ms of each conv / dense op of mnist_cnn, forward and input-gradient, on ``points`` path points."""
     import tensorflow as tf
@@ -80,10 +92,12 @@ def profile(model, points=2048):
            "conv1_input_gradient": lambda: tf.nn.conv2d_transpose(h1, k1, tf.shape(x), 2, "VALID"),
            "conv2_forward": lambda: tf.nn.conv2d(h1, k2, 2, "VALID"),
            "conv2_input_gradient": lambda: tf.nn.conv2d_transpose(h2, k2, tf.shape(h1), 2, "VALID"),
-           "fc_forward": lambda: flat @ w, "fc_input_gradient": lambda: (flat @ w) @ tf.transpose(w)}
+           "fc_forward": lambda: flat @ w, "fc_input_gradient": lambda: (flat @ w) @ tf.transpose(w),
+           "conv1_input_gradient_overlap_add": lambda: _overlap_add(x, k1, h1)}
     flops = {"conv1_forward": 12 * 12 * 32 * 36 * 2, "conv1_input_gradient": 12 * 12 * 32 * 36 * 2,
              "conv2_forward": 4 * 4 * 64 * 36 * 32 * 2, "conv2_input_gradient": 4 * 4 * 64 * 36 * 32 * 2,
-             "fc_forward": 1024 * 256 * 2, "fc_input_gradient": 1024 * 256 * 4}
+             "fc_forward": 1024 * 256 * 2, "fc_input_gradient": 1024 * 256 * 4,
+             "conv1_input_gradient_overlap_add": 12 * 12 * 32 * 36 * 2}
     result = {}
     for name, op in ops.items():
         fn = tf.function(op, autograph=False)
@@ -123,7 +137,7 @@ def main(argv=None):
     ct = (co + 1) % 10
     load = os.getloadavg()[0]
     wall, cpu, outputs = alternate(runners(model, x, co, ct, args.steps), args.rounds)
-    reference = outputs["legacy_blocks_logit"]
+    reference = outputs["before_logit"]
     report = {"device": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
               "tensorflow": tf.__version__, "model": "mnist_cnn (28x28x1, seeded weights)", "images": len(x),
               "steps": args.steps, "rounds": args.rounds, "target": "one-vs-one delta, zero baseline",
@@ -133,7 +147,7 @@ def main(argv=None):
               "ratios_vs_xplique_wall": {k: round(wall["xplique"] / v, 2) for k, v in wall.items() if k != "xplique"},
               "ratios_vs_xplique_cpu": {k: round(cpu["xplique"] / v, 2) for k, v in cpu.items() if k != "xplique"},
               "max_abs_difference": {
-                  "ours_logit_vs_legacy_blocks": float(np.abs(outputs["ours_logit"] - reference).max()),
+                  "ours_logit_vs_before": float(np.abs(outputs["ours_logit"] - reference).max()),
                   "ours_logit_vs_xplique": float(np.abs(outputs["ours_logit"] - outputs["xplique"]).max()),
                   "map_scale": float(np.abs(reference).max())},
               "points_per_cpu_second": {k: round(len(x) * args.steps / v, 1) for k, v in cpu.items()},
