@@ -24,6 +24,16 @@ from .errors import InputError, ModelError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
+# The tolerances against float32 that tests/scale/test_precision.py asserts and scripts/gpu_check.py checks on a
+# GPU: (method, options, {switch: bound on the relative L2 error ||A - A_32|| / ||A_32|| of the attributions}),
+# and {switch: bound on the max abs error of the explained scores}. "xla" is jit_compile=True in float32.
+ATTRIBUTION_TOLERANCES = (
+    ("integrated_gradients", {"steps": 16}, {"xla": 1e-5, "mixed_float16": 5e-3, "mixed_bfloat16": 2e-2}),
+    ("deeplift", {}, {"xla": 1e-5, "mixed_float16": 5e-3, "mixed_bfloat16": 2e-2}),
+    ("saliency", {}, {"xla": 1e-5, "mixed_float16": 2e-2, "mixed_bfloat16": 5e-2}),
+)
+SCORE_TOLERANCES = {"xla": 1e-6, "mixed_float16": 1e-3, "mixed_bfloat16": 2e-3}
+
 
 def check_precision(precision, name="precision"):
     if precision not in PRECISIONS:

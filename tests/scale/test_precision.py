@@ -9,16 +9,9 @@ import pytest
 import tfx_explain as tx
 from tfx_explain import ganmex
 from tfx_explain.errors import InputError, ModelError
+from tfx_explain.precision import ATTRIBUTION_TOLERANCES as TOLERANCES, SCORE_TOLERANCES as SCORE_TOLERANCE
 
 from .conftest import TINY_GANMEX
-
-# (method, options, {switch: tolerance on the relative L2 error of the attributions})
-TOLERANCES = [
-    ("integrated_gradients", {"steps": 16}, {"xla": 1e-5, "mixed_float16": 5e-3, "mixed_bfloat16": 2e-2}),
-    ("deeplift", {}, {"xla": 1e-5, "mixed_float16": 5e-3, "mixed_bfloat16": 2e-2}),
-    ("saliency", {}, {"xla": 1e-5, "mixed_float16": 2e-2, "mixed_bfloat16": 5e-2}),
-]
-SCORE_TOLERANCE = {"xla": 1e-6, "mixed_float16": 1e-3, "mixed_bfloat16": 2e-3}
 
 
 def _switch(name):

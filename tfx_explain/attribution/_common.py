@@ -43,8 +43,15 @@ def check_differentiable(score_fn, x, weights, name):
 
 
 def steps_per_block(chunk, steps, points=EVALUATIONS_PER_CALL):
-    """Path steps evaluated per traced call for a chunk of images, within ``points`` model evaluations."""
-    return int(max(1, min(steps, points // max(1, chunk))))
+    """Path steps evaluated per loop iteration for a chunk of images, within ``points`` model evaluations.
+
+    The blocks are balanced: as few as fit, then as even as possible, so the zero-weight steps that pad the
+    last block (see :func:`blocked`) stay below one per block. The largest block that fits would pad 200 steps
+    in blocks of 32 to 224 model evaluations (12% wasted); balanced, 7 blocks of 29 evaluate 203.
+    """
+    largest = int(max(1, min(steps, points // max(1, chunk))))
+    n_blocks = -(-int(steps) // largest)
+    return -(-int(steps) // n_blocks)
 
 
 ACTIVATION_BUDGET = 1 << 30  # bytes of forward and backward tensors per traced call of a path method
