@@ -197,7 +197,7 @@ def all_layers(model):
     return out
 
 
-_CALLED = weakref.WeakKeyDictionary()  # model -> {image shape: [(layer, output rank)] in call order}
+_CALLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {image shape: [(layer, output rank)] in call order}
 
 
 def called_layers(model, image_shape):

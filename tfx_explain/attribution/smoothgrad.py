@@ -188,4 +188,4 @@ def squaregrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.
 
 
 for _f in (smoothgrad, vargrad, squaregrad):
-    _f.needs_input_range = _NEEDS  # read by explain_keras to ask for the range before any work
+    _f.needs_input_range = _NEEDS  # type: ignore[attr-defined]  # a marker on the function; read by explain_keras to ask for the range before any work
