@@ -8,6 +8,7 @@ reference shows them, but no import happens at run time.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Union
 
 import numpy as np
@@ -31,8 +32,24 @@ FloatArray = NDArray[np.floating[Any]]
 IntArray = NDArray[np.integer[Any]]
 # A file or directory path.
 PathLike = Union[str, "os.PathLike[str]"]
-# A tf.distribute strategy, or its name (tfx_explain.distribute.get_strategy).
-Strategy = Union["tf.distribute.Strategy", str]
+# A tf.distribute strategy, its name, or a list of device names (tfx_explain.distribute.get_strategy).
+Strategy = Union["tf.distribute.Strategy", str, Sequence[str]]
+
+
+class DistributeStrategy(Protocol):
+    """What get_strategy returns: a tf.distribute.Strategy, named here by the members the package uses. (mypy
+    reads TensorFlow as Any; a function that replaces its ``strategy`` argument with get_strategy's result
+    would otherwise keep the argument's ``str``.)"""
+
+    num_replicas_in_sync: int
+    extended: Any
+    cluster_resolver: Any
+
+    def scope(self) -> Any: ...
+    def run(self, fn: Any, args: Any = ..., kwargs: Any = ..., options: Any = ...) -> Any: ...
+    def gather(self, value: Any, axis: int) -> Any: ...
+    def experimental_local_results(self, value: Any) -> Any: ...
+    def experimental_distribute_values_from_function(self, value_fn: Any) -> Any: ...
 # Show a progress bar: True, False, or "auto" (on a terminal).
 Progress = Union[bool, Literal["auto"]]
 # (low, high) of a model's input: scalars or per-channel arrays, or an InputRange.
