@@ -30,6 +30,8 @@ Classes = Union[int, ArrayLike]
 # A float array computed by the library (attributions, scores, baselines).
 FloatArray = NDArray[np.floating[Any]]
 IntArray = NDArray[np.integer[Any]]
+# Images as the attribution methods receive them from explain_keras: checked float32 (N, H, W, C).
+Float32 = NDArray[np.float32]
 # A file or directory path.
 PathLike = Union[str, "os.PathLike[str]"]
 # A tf.distribute strategy, its name, or a list of device names (tfx_explain.distribute.get_strategy).
