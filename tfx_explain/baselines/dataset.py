@@ -1,10 +1,17 @@
 """Baselines drawn from the training data: MDTS, a random target-class sample, the training distribution."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import rng
 from .base import ReferenceSet
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .._typing import Float32, IntArray
 
 CANDIDATES = 8  # float32 shortlist size before the exact float64 re-ranking
 
@@ -16,7 +23,8 @@ def _candidate_pool(labels, original_class, target_class, i_classes):
     return np.flatnonzero(labels != i_classes)
 
 
-def mdts(x, original_class, target_class, train_images, train_labels, batch_size=256):
+def mdts(x: Float32, original_class: IntArray, target_class: IntArray | None, train_images: NDArray[Any],
+         train_labels: IntArray, batch_size: int = 256) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """Minimum-distance training sample (Bach et al., 2015; ganmex_main.txt §2.2 and Eq. 1).
 
     For one-vs-one, the training image of the target class nearest to x in L2; for one-vs-all (target
@@ -57,7 +65,8 @@ def _argmin_lowest_index(dist, index):
     return masked.argmin(axis=1)
 
 
-def random_target(x, original_class, target_class, train_images, train_labels, seed=0):
+def random_target(x: Float32, original_class: IntArray, target_class: IntArray | None, train_images: NDArray[Any],
+                  train_labels: IntArray, seed: int = 0) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """A random training image of the target class (any other class for one-vs-all), per (seed, sample)."""
     n = len(x)
     groups = target_class if target_class is not None else original_class
@@ -70,7 +79,8 @@ def random_target(x, original_class, target_class, train_images, train_labels, s
     return train_images[chosen].astype(np.float32), chosen
 
 
-def train_distribution(original_class, target_class, train_images, train_labels):
+def train_distribution(original_class: IntArray, target_class: IntArray | None, train_images: NDArray[Any],
+                       train_labels: IntArray) -> ReferenceSet:
     """The training distribution as a reference set: the target class for one-vs-one (GANMEX's EG
     variant, ganmex_main.txt §4), the whole training set for one-vs-all (Erion et al.)."""
     classes = target_class if target_class is not None else None
