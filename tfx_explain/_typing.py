@@ -65,6 +65,9 @@ Sign = Literal["all", "positive", "negative", "absolute"]
 ColorScale = Literal["per_map", "row", "shared"]
 # Training data: a dataset name (tfx_explain.data.load) or an (images, labels) pair.
 Data = Union[str, tuple[ArrayLike, ArrayLike]]
+# What removed pixels become (tfx_explain.perturbation.fillers): a filler name, or a callable
+# (images, masks) -> filled such as an Inpainter or a Filler.
+FillerSpec = Union[str, Callable[[Any, Any], Any]]
 
 
 class Generator(Protocol):

@@ -34,12 +34,19 @@ build every perturbation level inside one TensorFlow function (:func:`reference_
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import input_range as ir
 from .. import rng
 from ..errors import InputError
 from ..inpainting import Inpainter, check_images_masks
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import FillerSpec, Range
 
 NAMES = ("gray", "mean", "blur", "noise", "zero", "flip", "baseline", "inpaint")
 
@@ -326,7 +333,9 @@ REGISTRY = {"gray": Gray, "mean": Mean, "blur": Blur, "noise": Noise, "zero": Ze
             "baseline": Baseline, "inpaint": Inpaint}
 
 
-def get_filler(spec="gray", input_range=None, *, baselines=None, dataset_mean=None, argument="filler", **options):
+def get_filler(spec: FillerSpec = "gray", input_range: Range | None = None, *, baselines: NDArray[Any] | None = None,
+               dataset_mean: ArrayLike | None = None, argument: str = "filler",
+               **options: Any) -> Filler:
     """A filler from a name of ``REGISTRY`` (options go to its constructor), an Inpainter, a Filler or a callable.
 
     Args:
