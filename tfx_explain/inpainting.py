@@ -259,7 +259,7 @@ def training_images(data: Data | ArrayLike | tf.data.Dataset, image_size: tuple[
     from .data._common import resize
 
     if isinstance(data, str):
-        extra = {"image_size": image_size} if data.startswith("composite_") else {}
+        extra: dict[str, Any] = {"image_size": image_size} if data.startswith("composite_") else {}
         images = data_mod.load(data, "train", **extra)[0]
     elif isinstance(data, tf.data.Dataset):
         parts = [b[0] if isinstance(b, tuple) else b for b in data.as_numpy_iterator()]
