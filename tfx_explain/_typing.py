@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 # A classifier or generator: Keras 3, or Keras 2 through tf_keras (both are accepted wherever a model is).
 Model = Union["keras.Model", "tf_keras.Model"]
-# Images (N, H, W, C) or one (H, W, C): a NumPy array, anything np.asarray reads, or an eager tensor.
-Images = Union[ArrayLike, "tf.Tensor"]
+# Images (N, H, W, C) or one (H, W, C): a NumPy array, nested sequences np.asarray reads, or an eager tensor.
+Images = Union[NDArray[Any], Sequence[Any], "tf.Tensor"]
 # Classes: an int for all samples, one per sample (N,), or one-hot rows (N, K).
 Classes = Union[int, ArrayLike]
 # A float array computed by the library (attributions, scores, baselines).
