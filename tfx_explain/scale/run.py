@@ -66,17 +66,15 @@ class RunSummary:
         return asdict(self)
 
 
-def explain_dataset(model: Model, dataset: str | tuple[ArrayLike, ArrayLike] | tf.data.Dataset, out_dir: PathLike, *,
-                    split: Literal["train", "test"] = "test", method: str = "integrated_gradients",
-                    baseline: Baseline = "zero",
-                    target_class: int | Literal["all"] | None = None, score: Score = "probability",
-                    shard_size: int = 256, format: Literal["npy", "tfrecord"] = "npy", batch_size: int | None = None,
-                    strategy: Strategy | None = None, data: Data | None = None, seed: int = 0,
-                    image_size: int | tuple[int, int] | None = None, limit: int | None = None,
-                    precision: Precision = "float32",
-                    jit_compile: bool = False, baseline_options: dict[str, Any] | None = None,
-                    allow_mismatch: bool = False, progress: bool | Literal["auto", "bar", "log"] = "auto",
-                    worker: WorkerInfo | None = None,
+def explain_dataset(model: Model, dataset: str | tuple[ArrayLike, ArrayLike] | tf.data.Dataset, out_dir: PathLike,
+                    *, split: Literal["train", "test"] = "test", method: str = "integrated_gradients",
+                    baseline: Baseline = "zero", target_class: int | Literal["all"] | None = None,
+                    score: Score = "probability", shard_size: int = 256, format: Literal["npy", "tfrecord"] = "npy",
+                    batch_size: int | None = None, strategy: Strategy | None = None, data: Data | None = None,
+                    seed: int = 0, image_size: int | tuple[int, int] | None = None, limit: int | None = None,
+                    precision: Precision = "float32", jit_compile: bool = False,
+                    baseline_options: dict[str, Any] | None = None, allow_mismatch: bool = False,
+                    progress: bool | Literal["auto", "bar", "log"] = "auto", worker: WorkerInfo | None = None,
                     worker_timeout: float = workers.WORKER_TIMEOUT, input_range: Range | None = None,
                     **method_options: Any) -> RunSummary:
     """Explain every image of ``dataset`` into sharded files under ``out_dir``; resumable.
