@@ -14,7 +14,9 @@ MODULES = ["tfx_explain.api", "tfx_explain.explanation", "tfx_explain.ganmex", "
            "tfx_explain.scale", "tfx_explain.attribution", "tfx_explain.baselines", "tfx_explain.perturbation",
            # the metrics modules that tfx_explain.metrics exports as modules
            "tfx_explain.metrics.baseline_quality", "tfx_explain.metrics.counterfactual",
-           "tfx_explain.metrics.localization_boxes", "tfx_explain.metrics.robustness"]
+           "tfx_explain.metrics.localization_boxes", "tfx_explain.metrics.robustness",
+           # the fillers of the perturbation methods and metrics (filler= / fill=)
+           "tfx_explain.perturbation.fillers"]
 
 
 def _public_names(module):
