@@ -45,6 +45,9 @@ setup(
         "tfds": TFDS,
         # CUDA and cuDNN wheels for a Linux machine with an NVIDIA GPU (tensorflow alone runs on CPU there)
         "gpu": ["tensorflow[and-cuda]>=2.18,<2.22"],
+        # the documentation site (mkdocs.yml): the list of docs/requirements.txt (which says why each is pinned; CI
+        # installs that file, without the package), repeated because the sdist holds no docs/ (tests/test_docs.py)
+        "docs": ["mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.29,<2", "mkdocs-jupyter>=0.25,<1"],
     },
     entry_points={"console_scripts": ["tfx-explain=tfx_explain.cli:main"]},
 )

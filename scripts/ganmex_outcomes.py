@@ -1,4 +1,4 @@
-"""GANMEX's measured outcomes (issue "GANMEX", the numbers in the README's GANMEX section).
+"""GANMEX's measured outcomes (issue "GANMEX", the numbers in docs/guide/ganmex.md).
 
 For each dataset: train (or reuse) a classifier and GANMEX, then measure on the test split
   (a) target-class success: the classifier assigns c_t to G(x, c_t) for every pair (x, c_t != c_o);

@@ -1,4 +1,4 @@
-"""The README's "Model support" numbers: DeepLIFT and native DeepSHAP summation-to-delta on the model zoo.
+"""The "Model support" numbers (docs/model-support.md): DeepLIFT and native DeepSHAP summation-to-delta on the model zoo.
 
 For each keras.applications architecture of :mod:`tfx_explain.models.zoo` (the setup of
 ``tests/attribution/test_model_zoo.py``: 2 images, random non-zero baselines, logits, one-vs-one 0 vs 1,

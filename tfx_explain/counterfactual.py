@@ -154,8 +154,9 @@ def train_explaingan(classifier: Model, data: Data | ArrayLike | tf.data.Dataset
         steps: training steps (one D and one G update each, on a class-balanced batch).
         preset: "paper" (DCGAN widths, §5.2), "cpu" (reproduction runs) or "tiny" (tests, notebooks).
         value_range: the classifier's pixel range (the networks work in [-1, 1] inside).
-        strategy: a tf.distribute strategy or its name; out_dir: checkpoints (resumed when present),
-            TensorBoard logs, sample grids and the saved explainer (``out_dir/explainer``).
+        strategy: a tf.distribute strategy or its name.
+        out_dir: checkpoints (resumed when present), TensorBoard logs, sample grids and the saved explainer
+            (``out_dir/explainer``).
         **config: any :class:`~tfx_explain.generative.explaingan.ExplainGANConfig` field (loss weights,
             kappa, widths, batch_size, ...).
     Returns:

@@ -178,8 +178,8 @@ def multi_worker_strategy(startup_timeout=STARTUP_TIMEOUT, heartbeat_timeout=HEA
     import tensorflow as tf
 
     if _tf_config() is None:
-        raise InputError("strategy: 'multiworker' needs TF_CONFIG describing the cluster (see the README's "
-                         "'Running at scale')")
+        raise InputError("strategy: 'multiworker' needs TF_CONFIG describing the cluster (see docs/guide/scale.md, "
+                         "'Several machines')")
     _configure_coordination(float(startup_timeout), float(heartbeat_timeout))
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)

@@ -33,9 +33,11 @@ class Explanation:
         attributions: (N, H, W, C) float32; positive values push toward ``original_class``.
         original_class: (N,) c_o.
         target_class: (N,) c_t for one-vs-one, None for one-vs-all.
-        input_scores, baseline_scores: (N,) the explained scalar S_w (S_co, or S_co - S_ct) at the input and
-            at the baseline (mean over references for EG and DeepSHAP).
-        method: the method name; score: "probability" or "logit"; options: JSON-able settings.
+        input_scores: (N,) the explained scalar S_w (S_co, or S_co - S_ct) at the input.
+        baseline_scores: (N,) S_w at the baseline (mean over references for EG and DeepSHAP).
+        method: the method name.
+        score: "probability" or "logit".
+        options: JSON-able settings.
         extras: further arrays (counterfactuals, masks, per-method outputs).
     """
 
@@ -99,15 +101,16 @@ class Explanation:
         (one-vs-all), the baseline column by its name; blue positive, red negative, with colour bars.
 
         Args:
-            indices, max_rows: the samples drawn (default the first ``max_rows``).
+            indices: the samples drawn (default the first ``max_rows``).
+            max_rows: how many samples are drawn when ``indices`` is None.
             class_names: names of the classes, indexed by class.
             path: also save the figure there as PNG (atomically).
-            sign: "all", "positive", "negative" or "absolute"; scale: "per_map", "row" (one colour scale per
-                sample) or "shared" (one for all rows); outlier_perc: the top percentage of magnitudes that
-                saturates the colours;
-                overlay, alpha: draw the map over the input in grey, with opacity up to ``alpha`` (on by default
-                here, off by default in :func:`tfx_explain.plots.compare`, of which this is the one-explanation
-                case).
+            sign: "all", "positive", "negative" or "absolute".
+            scale: "per_map", "row" (one colour scale per sample) or "shared" (one for all rows).
+            outlier_perc: the top percentage of magnitudes that saturates the colours.
+            overlay: draw the map over the input in grey (on by default here, off by default in
+                :func:`tfx_explain.plots.compare`, of which this is the one-explanation case).
+            alpha: the overlay's opacity, up to ``alpha`` where the map is strongest.
         Returns:
             The matplotlib Figure.
         Raises:

@@ -5,7 +5,7 @@ unchanged, bit for bit; it is batched (one generator call per chunk of image/mas
 own mask) and works on any H x W (padded to multiples of 8 by symmetric reflection, then cropped back).
 
 No pretrained inpainter can be downloaded here, so the package ships a small one trained on the composite
-data (``load()`` or ``load("composite")``; see the README for its preset and measured quality). A released
+data (``load()`` or ``load("composite")``; see docs/guide/generative-removal.md for its preset and measured quality). A released
 TF1 DeepFill-v1 checkpoint (ImageNet, Places2, CelebA; generative_attribution.md §1.8) loads with
 ``load(<checkpoint dir or prefix>)``; its colour order is BGR, which ``inpaint`` handles.
 """

@@ -265,13 +265,16 @@ def compare(explanations: Sequence[Explanation] | Mapping[tuple[str, str | None]
             "(noise ×n)" when noise-averaged, and ``options["baseline"]``, or the filler of a removal method
             without one) or a dict ``{(method_label, baseline_label): Explanation}`` (baseline_label
             None for methods without a baseline); all on the same inputs and classes.
-        indices, max_rows: the samples drawn (default the first ``max_rows``).
+        indices: the samples drawn (default the first ``max_rows``).
+        max_rows: how many samples are drawn when ``indices`` is None.
         class_names: names of the classes, indexed by class.
         path: save the figure there as PNG (atomically).
-        sign: "all", "positive", "negative" or "absolute" (module table). scale: "per_map", "row" (one
-            colour scale per input) or "shared" (one for the figure), with a colour bar for each scale.
+        sign: "all", "positive", "negative" or "absolute" (module table).
+        scale: "per_map", "row" (one colour scale per input) or "shared" (one for the figure), with a colour
+            bar for each scale.
         outlier_perc: the top percentage of shown magnitudes that saturates the colours.
-        overlay, alpha: draw each map over its input in grey, with opacity up to ``alpha`` (:func:`show_map`).
+        overlay: draw each map over its input in grey (:func:`show_map`).
+        alpha: the overlay's opacity, up to ``alpha`` where the map is strongest.
         cell: inches per panel.
     Returns:
         The matplotlib Figure.

@@ -14,7 +14,7 @@ Keras mixed-precision guide advises, so scores and their gradients leave the mod
 
 Attribution (``explain_keras(..., precision=, jit_compile=)``) and GANMEX training
 (``ganmex.train(..., precision=, jit_compile=)``) match float32 within the tolerances that
-``tests/scale/test_precision.py`` asserts and the README states.
+``tests/scale/test_precision.py`` asserts and docs/guide/scale.md states.
 """
 from __future__ import annotations
 

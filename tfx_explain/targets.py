@@ -74,10 +74,12 @@ class ScoreFunction:
 
     Attributes:
         kind: "probability" or "logit".
-        head: "softmax", "logits" or "sigmoid"; units: the model's output width (1 for binary heads).
+        head: "softmax", "logits" or "sigmoid".
+        units: the model's output width (1 for binary heads).
         num_classes: K (2 for a binary head).
-        precision, jit_compile: how the scores are computed (see :mod:`tfx_explain.precision`); ``model`` is
-            the model actually called (a float32 or mixed-precision copy of ``user_model`` when needed).
+        precision: how the scores are computed (see :mod:`tfx_explain.precision`); ``model`` is the model
+            actually called (a float32 or mixed-precision copy of ``user_model`` when needed).
+        jit_compile: whether the score functions are compiled with XLA.
     """
 
     def __init__(self, model, kind="probability", *, probe, one_vs_one=False, precision="float32", jit_compile=False,

@@ -90,7 +90,9 @@ def deeplift(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: F
 
     Args:
         score_fn: the explained score (:class:`~tfx_explain.targets.ScoreFunction`).
-        x, baselines: (N, H, W, C) inputs and their references; weights: (N, K) output weights w.
+        x: (N, H, W, C) inputs.
+        weights: (N, K) output weights w.
+        baselines: (N, H, W, C) references, one per input.
         softmax_rule: ``"path"`` (exact) or ``"gradient"`` (DeepExplain's; does not sum to delta).
         strict: refuse (:class:`~tfx_explain.errors.ModelError`) a model with an op that has no rule, instead
             of computing and letting ``explain_keras`` warn with the measured residual.

@@ -54,7 +54,8 @@ def gradcam(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Fl
 
     Args:
         score_fn: a :class:`~tfx_explain.targets.ScoreFunction`.
-        x: (N, H, W, C) float32 images; weights: (N, K) output weights w (e_co, or e_co - e_ct).
+        x: (N, H, W, C) float32 images.
+        weights: (N, K) output weights w (e_co, or e_co - e_ct).
         baselines: ignored (Grad-CAM needs none).
         layer: name of a layer with a 4-D (N, h, w, k) output, anywhere in the model (nested models too);
             default the last such layer called in the forward pass.

@@ -123,7 +123,8 @@ def guided_backprop(score_fn: ScoreFunction, x: Float32, weights: Float32, basel
 
     Args:
         score_fn: the explained score (:class:`~tfx_explain.targets.ScoreFunction`).
-        x: (N, H, W, C) inputs; weights: (N, K) output weights w (e_co, or e_co - e_ct for one-vs-one).
+        x: (N, H, W, C) inputs.
+        weights: (N, K) output weights w (e_co, or e_co - e_ct for one-vs-one).
         batch_size: inputs per traced call (default 256).
     Returns:
         (N, H, W, C) guided gradients (S per input unit); extras ``plain_activations``: the activations that kept

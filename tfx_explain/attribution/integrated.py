@@ -124,7 +124,8 @@ def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, re
     reference's one-sample-per-step estimator, ganmex.md §3.2).
 
     Args:
-        x: (N, H, W, C) inputs; weights: (N, K) output weights w (e_co, or e_co - e_ct for one-vs-one).
+        x: (N, H, W, C) inputs.
+        weights: (N, K) output weights w (e_co, or e_co - e_ct for one-vs-one).
         references: a :class:`~tfx_explain.baselines.ReferenceSet` (for one-vs-one, class c_t's images).
         steps: references (and path points) per sample, 200 as in A.3.
         alpha: ``"shared"`` (reference harness: one a_k per step for the whole batch) or ``"per_sample"``.

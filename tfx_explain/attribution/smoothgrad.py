@@ -158,7 +158,8 @@ def smoothgrad(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines:
 
     Args:
         score_fn: the explained score (:class:`~tfx_explain.targets.ScoreFunction`).
-        x: (N, H, W, C) inputs; weights: (N, K) output weights w. Needs no baseline (``baselines`` is ignored).
+        x: (N, H, W, C) inputs.
+        weights: (N, K) output weights w. Needs no baseline (``baselines`` is ignored).
         samples: noisy copies n per input (50, Smilkov et al. §4: "the estimate stabilises by n = 50").
         noise_std: sigma as a fraction of the input range (sigma = noise_std * (high - low), per channel where the
             range is; 0.2 as xplique; Smilkov et al. recommend 10-20%).

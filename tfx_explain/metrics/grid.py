@@ -172,12 +172,20 @@ def evaluate_grid(model: Model, x: Images, original_class: Classes | None = None
     """Evaluate every compatible (method, baseline) on every metric.
 
     Args:
-        model, x, original_class, target_class, data, score, seed: as :func:`tfx_explain.explain_keras`
-            (``target_class`` given for one-vs-one; see :func:`expand_targets`).
-        methods: method names; baselines: names, or ``{label: baseline}`` for arrays, callables and
-            GANMEX generators; metrics: names from ``METRICS``.
-        masks, n_scenes: composite ground truth for ``inverse_localization``.
-        method_options: {method: {option: value}}; metric_options: {metric: {option: value}}.
+        model: as in :func:`tfx_explain.explain_keras`.
+        x: as in :func:`tfx_explain.explain_keras`.
+        original_class: as in :func:`tfx_explain.explain_keras`.
+        target_class: as in :func:`tfx_explain.explain_keras`; given for one-vs-one (see :func:`expand_targets`).
+        methods: method names.
+        baselines: names, or ``{label: baseline}`` for arrays, callables and GANMEX generators.
+        metrics: names from ``METRICS``.
+        data: as in :func:`tfx_explain.explain_keras`.
+        masks: composite ground-truth object masks for ``inverse_localization``.
+        n_scenes: scenes per object in the composite class layout, for ``inverse_localization``.
+        method_options: {method: {option: value}}.
+        metric_options: {metric: {option: value}}.
+        score: as in :func:`tfx_explain.explain_keras`.
+        seed: as in :func:`tfx_explain.explain_keras`.
         input_range: as :func:`tfx_explain.explain_keras`; resolved once (argument, model, then ``data``) and
             given to every explanation and metric (the flip fill of AOPC, faithfulness, monotonicity).
     Returns:

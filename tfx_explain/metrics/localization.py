@@ -68,7 +68,8 @@ def inverse_localization(attributions: ArrayLike, original_class: ArrayLike, tar
 
     Args:
         attributions: (N, H, W, C) one-vs-one maps A_{c_o -> c_t}.
-        original_class, target_class: (N,) composite classes (object * n_scenes + scene).
+        original_class: (N,) composite classes c_o (object * n_scenes + scene).
+        target_class: (N,) composite classes c_t, in the same layout.
         masks: (N, H, W, 1) ground-truth object masks (``data.load(..., with_masks=True)``).
         n_scenes: scenes per object in the class layout.
     Returns:

@@ -23,8 +23,9 @@ def paired_difference(a: ArrayLike, b: ArrayLike, *, confidence: float = 0.95, n
     """Mean of ``a - b`` over images with a paired bootstrap interval (and McNemar's test for 0/1 outcomes).
 
     Args:
-        a, b: (N,) per-image scores of two methods on the same N images (e.g. 1 where localization failed).
-            Non-finite pairs are dropped (their count is reported).
+        a: (N,) per-image scores of the first method (e.g. 1 where localization failed). Non-finite pairs
+            are dropped (their count is reported).
+        b: (N,) per-image scores of the second method on the same N images.
         confidence: level of the two-sided interval.
         n_resamples: bootstrap resamples (scipy.stats.bootstrap, BCa; percentile where BCa is degenerate).
         seed: seeds the resampling.

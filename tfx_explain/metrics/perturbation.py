@@ -59,8 +59,10 @@ def perturbation_curve(model: Model, x: Images, attributions: ArrayLike, origina
 
     Args:
         model: the Keras classifier whose attributions are judged.
-        x: (N, H, W, C) inputs in the model's input range; attributions: same shape.
-        original_class: c_o per sample (default: the predicted class); target_class: c_t for one-vs-one.
+        x: (N, H, W, C) inputs in the model's input range.
+        attributions: (N, H, W, C), the maps judged.
+        original_class: c_o per sample (default: the predicted class).
+        target_class: c_t per sample for one-vs-one.
         max_features: L, the number of perturbed features; None for all (AOPC_all).
         step: evaluate every ``step``-th level (1 = every level, as the paper).
         fill: ``"flip"`` (1 - x, the paper's) or any filler of :mod:`tfx_explain.perturbation.fillers` (the

@@ -95,8 +95,12 @@ def roar(x_train: Images, y_train: ArrayLike, attributions_train: ArrayLike, x_t
     """One-vs-one ROAR (C.2): retrain a binary classifier per class pair and removed fraction.
 
     Args:
-        x_train, y_train, attributions_train: training images, labels and their one-vs-one maps against
-            the pair partner (see :func:`pair_partners`); likewise the test arrays.
+        x_train: training images.
+        y_train: their labels.
+        attributions_train: their one-vs-one maps against the pair partner (see :func:`pair_partners`).
+        x_test: test images.
+        y_test: their labels.
+        attributions_test: their one-vs-one maps against the pair partner.
         pairs: class pairs; default :func:`default_pairs`.
         fractions: removed fractions t, increasing, in [0, 1].
         fill: what replaces removed features (default the training set's per-channel mean).

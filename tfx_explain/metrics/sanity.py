@@ -124,8 +124,16 @@ def cascading_randomization(model: Model, x: Images, *, method: str = "integrate
     """Run the cascading randomization check for one method and baseline (§4.1, Fig. 3).
 
     Args:
-        model, x, method, baseline, original_class, target_class, data, score, seed, **method_options: as
-            :func:`tfx_explain.explain_keras`. The classes are fixed from the original model.
+        model: as in :func:`tfx_explain.explain_keras`.
+        x: as in :func:`tfx_explain.explain_keras`.
+        method: as in :func:`tfx_explain.explain_keras`.
+        baseline: as in :func:`tfx_explain.explain_keras`.
+        original_class: as in :func:`tfx_explain.explain_keras`; the classes are fixed from the original model.
+        target_class: as in :func:`tfx_explain.explain_keras`.
+        data: as in :func:`tfx_explain.explain_keras`.
+        score: as in :func:`tfx_explain.explain_keras`.
+        seed: as in :func:`tfx_explain.explain_keras`.
+        **method_options: as in :func:`tfx_explain.explain_keras`.
         regenerate_baseline: optional ``f(randomized_model) -> baseline`` called at every step (retrain
             GANMEX against the randomized classifier); default: keep ``baseline``.
         layers: names of the layers to randomize, in order; default all with weights, output first.

@@ -66,9 +66,12 @@ def train_classifier(model="mnist_cnn", data="digits", *, epochs=10, batch_size=
         model: an architecture name from :mod:`tfx_explain.models.classifiers` (built inside the strategy
             scope) or an uncompiled/compiled Keras model (then created by the caller in that scope).
         data: a dataset name, an (images, labels) pair, or a tf.data.Dataset of (image, label).
-        epochs, batch_size, optimizer, learning_rate: training settings. The reference trained with
-            RMSprop and a softmax output under ``from_logits=True`` (a quirk, ganmex.md §1.10); we use
-            ``from_logits=False`` on the softmax output, which is the correct loss.
+        epochs: training epochs.
+        batch_size: the global batch size.
+        optimizer: ``"adam"``, ``"rmsprop"`` or ``"sgd"``. The reference trained with RMSprop and a softmax
+            output under ``from_logits=True`` (a quirk, ganmex.md §1.10); we use ``from_logits=False`` on the
+            softmax output, which is the correct loss.
+        learning_rate: the optimizer's learning rate.
         test_data: "auto" (the test split of a named dataset), None, or data as above.
         strategy: a strategy or its name (see :mod:`tfx_explain.distribute`); the batch size is global.
         seed: seeds Keras, NumPy and TensorFlow, and the shuffle order.

@@ -144,7 +144,9 @@ def kernel_shap(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines
     """KernelSHAP / KernelSHAP-G attributions over superpixels (see the module docstring).
 
     Args:
-        score_fn, x (N, H, W, C), weights (N, K): the explained score S_w of each image.
+        score_fn: the explained score S_w (:class:`~tfx_explain.targets.ScoreFunction`).
+        x: (N, H, W, C) images.
+        weights: (N, K) output weights w of each image.
         segments: (N, H, W) or (H, W) integer superpixels; default SLIC as LIME (``n_segments``, ``compactness``,
             ``sigma``).
         num_samples: coalitions per image (shap's ``nsamples``); at least the number of superpixels; capped at

@@ -98,7 +98,8 @@ def lime(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float
         segments: (N, H, W) or (H, W) integer superpixels; default SLIC with ``n_segments``, ``compactness``,
             ``sigma`` (scikit-image, ``start_label=0``).
         num_samples: N perturbed samples per image (the first is the unperturbed image).
-        kernel_width, ridge_alpha: lime's kernel width (0.25) and Ridge alpha (1).
+        kernel_width: lime's kernel width (0.25).
+        ridge_alpha: lime's Ridge alpha (1).
         filler: as in :mod:`tfx_explain.perturbation.fillers`; ``"inpaint"`` gives LIME-G.
         seed: the RandomState seed of the samples (lime's ``random_state``); every image uses it.
         input_range: the model's input range (explain_keras passes it), for the ``"noise"`` filler.

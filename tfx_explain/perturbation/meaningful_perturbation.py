@@ -84,7 +84,12 @@ def meaningful_perturbation(score_fn: ScoreFunction, x: Float32, weights: Float3
     Args:
         filler: ``"blur"`` (MP), ``"inpaint"`` (MP-G), or any filler of :mod:`~tfx_explain.perturbation.fillers`.
         mask_size: the learned mask's (h, w); default H/8 x W/8 (28 x 28 at 224, as the reference).
-        steps, learning_rate, l1_coeff, tv_coeff, tv_beta, jitter: Eq. 3's settings (300, 0.1, 1e-4, 1e-2, 3, 4).
+        steps: Adam steps (Eq. 3's setting: 300).
+        learning_rate: Adam's learning rate (0.1).
+        l1_coeff: weight of the L1 term (1e-4).
+        tv_coeff: weight of the TV term (1e-2).
+        tv_beta: the TV exponent (3).
+        jitter: the range of the random crop offsets, [0, jitter) pixels (4).
         upsample: ``"nearest"`` (reference) or ``"bilinear"``.
         init: ``"random"`` (U(0, 1), seeded per image) or ``"ones"``.
         batch_size: images optimised together (default 32).

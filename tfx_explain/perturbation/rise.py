@@ -80,7 +80,9 @@ def rise(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float
     """RISE / RISE-G attributions (Petsiuk et al. 2018, Eq. 6 and Sec. 3.2; see the module docstring).
 
     Args:
-        score_fn, x (N, H, W, C), weights (N, K): the explained score S_w = sum_k w_k S_k of each image.
+        score_fn: the explained score S_w = sum_k w_k S_k (:class:`~tfx_explain.targets.ScoreFunction`).
+        x: (N, H, W, C) images.
+        weights: (N, K) output weights w of each image.
         num_samples: N masks (the paper: 4000 at 224 px; xplique's ``nb_samples``).
         grid_size: s, an int or (s_h, s_w), at most the image size (the paper: 7).
         keep_prob: p in (0, 1], the probability that a grid cell is kept (xplique's ``preservation_probability``).

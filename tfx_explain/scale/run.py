@@ -84,9 +84,17 @@ def explain_dataset(model: Model, dataset: str | tuple[ArrayLike, ArrayLike] | t
         dataset: a dataset name (its ``split`` is streamed with :func:`tfx_explain.data.load_dataset`), an
             (images, labels) pair, or a ``tf.data.Dataset`` of (image, label), batched or not.
         out_dir: the run directory. A directory holding a run with another configuration is refused.
-        method, baseline, score, batch_size, seed, precision, jit_compile, baseline_options, allow_mismatch,
-            input_range, **method_options: as for :func:`tfx_explain.explain_keras`; ``baseline`` may also be the path
-            of a saved GANMEX generator.
+        method: as for :func:`tfx_explain.explain_keras`.
+        baseline: as for :func:`tfx_explain.explain_keras`; it may also be the path of a saved GANMEX generator.
+        score: as for :func:`tfx_explain.explain_keras`.
+        batch_size: as for :func:`tfx_explain.explain_keras`.
+        seed: as for :func:`tfx_explain.explain_keras`.
+        precision: as for :func:`tfx_explain.explain_keras`.
+        jit_compile: as for :func:`tfx_explain.explain_keras`.
+        baseline_options: as for :func:`tfx_explain.explain_keras`.
+        allow_mismatch: as for :func:`tfx_explain.explain_keras`.
+        input_range: as for :func:`tfx_explain.explain_keras`.
+        **method_options: as for :func:`tfx_explain.explain_keras`.
         target_class: None (one-vs-all), an int K, or ``"all"`` (every c_t != c_o).
         shard_size: images per shard (the unit of resumption and of work between workers).
         format: ``"npy"`` or ``"tfrecord"`` shard files.
@@ -94,7 +102,8 @@ def explain_dataset(model: Model, dataset: str | tuple[ArrayLike, ArrayLike] | t
             come from ``TF_CONFIG``, each taking its own shards.
         data: training data for the ``mdts``, ``random_target`` and ``train`` baselines; default the train
             split of a named dataset.
-        image_size, limit: resize a named dataset's images; explain only its first ``limit`` images.
+        image_size: resize a named dataset's images to this size.
+        limit: explain only the first ``limit`` images.
         progress: ``"auto"`` (a bar on a terminal, else a line per shard), True / ``"bar"``, ``"log"``, False.
         worker: a :class:`~tfx_explain.distribute.WorkerInfo`; default from ``TF_CONFIG``.
         worker_timeout: seconds the chief waits for a silent worker before failing the run.
