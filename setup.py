@@ -30,7 +30,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["tfx_explain", "tfx_explain.*"]),
-    package_data={"tfx_explain": ["assets/*", "assets/**/*"]},
+    # py.typed: the package's annotations are its public types (PEP 561), read by mypy and pyright in users' code
+    package_data={"tfx_explain": ["assets/*", "assets/**/*", "py.typed"]},
     include_package_data=True,
     install_requires=_requirements(),
     extras_require={

@@ -19,9 +19,20 @@ def _modules():
     return mods
 
 
+def _type_only(tree):
+    """The nodes under ``if TYPE_CHECKING:``: imports for annotations, never run, so no import at run time
+    (an annotation names the type that flows in, e.g. plots.compare takes Explanations)."""
+    return {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+            for stmt in node.body for n in ast.walk(stmt)}
+
+
 def _imports(name, path, mods):
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    type_only = _type_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names if a.name in mods)
         elif isinstance(node, ast.ImportFrom):

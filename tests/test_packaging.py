@@ -67,6 +67,7 @@ def test_wheel_holds_the_inpainter_and_loads_it(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("generator.keras", "metadata.json"):
         assert f"tfx_explain/assets/inpainter_composite/{asset}" in names
+    assert "tfx_explain/py.typed" in names  # PEP 561: type checkers read the package's annotations
     venv.create(tmp_path / "venv", system_site_packages=True, with_pip=False)
     python = str(tmp_path / "venv" / "bin" / "python")
     # installed with this interpreter's pip, into the venv's site-packages, which come before the editable checkout

@@ -10,6 +10,13 @@ do not start TensorFlow. TensorFlow's C++ start-up lines are governed by the env
 (``KERAS_BACKEND`` unset or ``tensorflow``); another backend is refused on first use with one error.
 """
 import importlib as _importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what __getattr__ gives, for type checkers (at run time the modules load on first use)
+    from . import (attribution, baselines, counterfactual, data, distribute, errors, ganmex, input_range, metrics,
+                   models, perturbation, plots, scale)
+    from .api import explain_keras
+    from .explanation import Explanation
 
 __version__ = "0.1.0"
 
@@ -20,7 +27,7 @@ __all__ = ["__version__", "explain_keras", "Explanation", "attribution", "baseli
 _ATTRIBUTES = {"explain_keras": "api", "Explanation": "explanation"}
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in __all__ and name != "__version__":
         from ._checks import keras_backend
 
@@ -32,5 +39,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'tfx_explain' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(__all__)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -24,15 +25,23 @@ from .models.introspect import check_input_shape as _check_input_shape  # noqa: 
 from .targets import (_as_class_array, class_weights, explained_scores, predict_scores, resolve_classes,
                       score_function)
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from ._typing import Baseline, Classes, Data, Head, Images, Model, Precision, Progress, Range, Score, Strategy
+
 _COMMON = ("batch_size", "strategy", "progress", "input_range")
 # Options that count something: 0 or a negative number is a mistake, never "the default".
 _COUNTS = {"steps", "window", "stride", "background_size", "n_segments", "num_samples", "samples"}
 
 
-def explain_keras(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
-                  target_class=None, score="probability", batch_size=None, strategy=None, data=None, seed=0,
-                  progress="auto", baseline_options=None, allow_mismatch=False, precision="float32",
-                  jit_compile=False, head="auto", input_range=None, **method_options):
+def explain_keras(model: Model, x: Images | tf.data.Dataset, *, method: str = "integrated_gradients",
+                  baseline: Baseline = "zero", original_class: Classes | Literal["labels"] | None = None,
+                  target_class: Classes | None = None, score: Score = "probability", batch_size: int | None = None,
+                  strategy: Strategy | None = None, data: Data | None = None, seed: int = 0,
+                  progress: Progress = "auto", baseline_options: dict[str, Any] | None = None,
+                  allow_mismatch: bool = False, precision: Precision = "float32", jit_compile: bool = False,
+                  head: Head = "auto", input_range: Range | None = None, **method_options: Any) -> Explanation:
     """Explain a Keras image classifier's decisions, one-vs-all or one-vs-one.
 
     Args:

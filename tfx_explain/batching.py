@@ -84,7 +84,7 @@ def map_batches(fn, arrays, batch_size, *, strategy=None, progress=False, desc="
 
 # fn -> {strategy -> traced step}: the score functions' compiled functions live as long as their model, and
 # a new step per call would retrace once per map_batches call (once per shard of a dataset run).
-_STEPS = weakref.WeakKeyDictionary()
+_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _distributed_step(fn, strategy, gather):

@@ -16,11 +16,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .attribution import MethodResult, register
 from .errors import InputError
+if TYPE_CHECKING:
+    import tensorflow as tf
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import Data, Float32, Images, Model, PathLike, Progress, Strategy
+    from .targets import ScoreFunction
 
 KINDS = ("explaingan", "exaggeration")
 _NAMES = {"explaingan": ("explainer", "discriminator"), "exaggeration": ("generator", "discriminator")}
@@ -131,8 +138,11 @@ def _check_class(value, k, name):
 # --------------------------------------------------------------------------- training
 
 
-def train_explaingan(classifier, data, classes, *, steps, preset="cpu", value_range=(0.0, 1.0), strategy=None,
-                     out_dir=None, checkpoint_every=500, sample_every=None, seed=0, verbose="auto", **config):
+def train_explaingan(classifier: Model, data: Data | ArrayLike | tf.data.Dataset, classes: tuple[int, int], *,
+                     steps: int, preset: Literal["paper", "cpu", "tiny"] = "cpu",
+                     value_range: tuple[float, float] = (0.0, 1.0), strategy: Strategy | None = None,
+                     out_dir: PathLike | None = None, checkpoint_every: int = 500, sample_every: int | None = None,
+                     seed: int = 0, verbose: bool | int | Literal["auto"] = "auto", **config: Any) -> ExplainGAN:
     """Train ExplainGAN for the decision between ``classes = (a, b)`` of ``classifier``.
 
     Args:
@@ -195,9 +205,12 @@ def train_explaingan(classifier, data, classes, *, steps, preset="cpu", value_ra
     return explainer
 
 
-def train_exaggeration(classifier, data, *, target_class, bins=10, steps, preset="cpu", value_range=(0.0, 1.0),
-                       strategy=None, out_dir=None, checkpoint_every=500, sample_every=None, seed=0,
-                       verbose="auto", **config):
+def train_exaggeration(classifier: Model, data: Data | ArrayLike | tf.data.Dataset, *, target_class: int,
+                       bins: int = 10, steps: int, preset: Literal["paper", "cpu", "tiny"] = "cpu",
+                       value_range: tuple[float, float] = (0.0, 1.0), strategy: Strategy | None = None,
+                       out_dir: PathLike | None = None, checkpoint_every: int = 500, sample_every: int | None = None,
+                       seed: int = 0, verbose: bool | int | Literal["auto"] = "auto",
+                       **config: Any) -> Exaggeration:
     """Train Progressive Exaggeration for ``f(x) = P(target_class | x)`` of ``classifier``.
 
     Args:
@@ -430,32 +443,33 @@ def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, samp
 class _Explainer:
     """What both explainers share: metadata, the classifier check, saving and batching."""
 
-    kind = ""
+    kind: str = ""
 
-    def __init__(self, model, metadata, discriminator=None, history=None):
+    def __init__(self, model: Model, metadata: dict[str, Any], discriminator: Model | None = None,
+                 history: dict[str, Any] | None = None) -> None:
         self.model = model
         self.metadata = dict(metadata)
         self.discriminator = discriminator
         self.history = history or {}
         self.image_shape = tuple(metadata["image_shape"])
         self.value_range = tuple(metadata["value_range"])
-        self._functions = {}
+        self._functions: dict[str, Any] = {}  # key -> traced tf.function
 
     @property
-    def config(self):
+    def config(self) -> Any:
         from .generative import exaggeration, explaingan
 
         module = explaingan if self.kind == "explaingan" else exaggeration
         cls = module.ExplainGANConfig if self.kind == "explaingan" else module.ExaggerationConfig
         return cls.from_dict(self.metadata["config"])
 
-    def check(self, classifier, allow_mismatch=False):
+    def check(self, classifier: Model, allow_mismatch: bool = False) -> None:
         """Refuse ``classifier`` if it is not the one this explainer was trained against (weights fingerprint)."""
         from .generative.saving import check_fingerprint
 
         check_fingerprint(self.metadata, classifier, allow_mismatch, what=f"{self.kind} explainer")
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write ``path/`` with the networks (.keras) and metadata.json, atomically."""
         from .generative.saving import save_models
 
@@ -481,7 +495,7 @@ class _Explainer:
                              f"explainer, got {x.shape}")
         return x
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.kind} steps={self.metadata.get('steps')}>"
 
 
@@ -491,16 +505,17 @@ class ExplainGAN(_Explainer):
     kind = "explaingan"
 
     @property
-    def classes(self):
+    def classes(self) -> tuple[int, int]:
         return tuple(self.metadata["classes"])
 
-    def predict(self, classifier, x, batch_size=256):
+    def predict(self, classifier: Model, x: NDArray[np.floating[Any]], batch_size: int = 256) -> NDArray[np.int64]:
         """F's side of the decision for each image: 0 (class a) or 1 (class b)."""
         logits = _ClassifierLogits(classifier, x[:1]).pair(*self.classes)
         return (_evaluate(logits, x, batch_size) > 0).astype(np.int64)
 
-    def explain(self, x, predicted=None, *, classifier=None, allow_mismatch=False, batch_size=256, strategy=None,
-                progress=False):
+    def explain(self, x: Images, predicted: ArrayLike | None = None, *, classifier: Model | None = None,
+                allow_mismatch: bool = False, batch_size: int = 256, strategy: Strategy | None = None,
+                progress: Progress = False) -> dict[str, NDArray[Any]]:
         """Eq. 4-5 for each image: z = E_y(x); returns a dict of arrays ``reconstruction`` G_y(z),
         ``transformed`` G_{1-y}(z), ``mask`` G_m(z) (N, H, W, 1), ``composite`` C_{1-y}(x), ``predicted`` y.
 
@@ -539,24 +554,25 @@ class Exaggeration(_Explainer):
     kind = "exaggeration"
 
     @property
-    def target_class(self):
+    def target_class(self) -> int:
         return int(self.metadata["target_class"])
 
     @property
-    def bins(self):
+    def bins(self) -> int:
         return int(self.metadata["config"]["bins"])
 
-    def requested(self):
+    def requested(self) -> NDArray[np.float32]:
         """(bins,) the probability f(x) + delta each bin asks for, as the training target did."""
         from .generative.exaggeration import bin_target
 
         return np.asarray(bin_target(np.arange(self.bins), self.bins, self.metadata["config"]["target"]), np.float32)
 
-    def generate(self, x, bins, *, batch_size=256, progress=False):
+    def generate(self, x: Images, bins: int | ArrayLike, *, batch_size: int = 256,
+                 progress: Progress = False) -> NDArray[np.float32]:
         """I_f(x, delta) = G(E(x), c) for one bin c (an int or one per image): (N, H, W, C)."""
         return self._run(x, bins, batch_size, progress)[0]
 
-    def embed(self, x, bins, *, batch_size=256):
+    def embed(self, x: Images, bins: int | ArrayLike, *, batch_size: int = 256) -> NDArray[np.float32]:
         """E(x) (flattened) under bin condition c (the official encoder is conditioned on it)."""
         emb = self._run(x, bins, batch_size, False)[1]
         return emb.reshape(len(emb), -1)
@@ -572,7 +588,7 @@ class Exaggeration(_Explainer):
         return map_batches(fn, [x, c], batch_size,
                            progress=progress, desc="exaggeration")
 
-    def series(self, x, *, batch_size=None, progress=False):
+    def series(self, x: Images, *, batch_size: int | None = None, progress: Progress = False) -> NDArray[np.float32]:
         """(N, bins, H, W, C): x_delta for every bin, from f = 0 to f = 1 (each image with all its bins in
         one batch, as the official test script feeds them)."""
         x = self._images(x)
@@ -582,13 +598,13 @@ class Exaggeration(_Explainer):
                             progress=progress)
         return out.reshape((n, b) + x.shape[1:])
 
-    def saliency(self, x, **kwargs):
+    def saliency(self, x: Images, **kwargs: Any) -> NDArray[np.float32]:
         """|I_f(x, f=1) - I_f(x, f=0)| per pixel and channel (§4.3)."""
         s = self.series(x, **kwargs)
         return np.abs(s[:, -1] - s[:, 0])
 
 
-def load(path):
+def load(path: PathLike) -> ExplainGAN | Exaggeration:
     """Load a saved ExplainGAN or Progressive Exaggeration explainer (a directory written by ``save``)."""
     from .generative.saving import load_models
 
@@ -619,8 +635,10 @@ def _as_explainer(explainer, cls):
     return explainer
 
 
-def explaingan_method(score_fn, x, weights, baselines, *, explainer=None, allow_mismatch=False, batch_size=None,
-                      strategy=None, progress=False):
+def explaingan_method(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
+                      explainer: ExplainGAN | PathLike | None = None, allow_mismatch: bool = False,
+                      batch_size: int | None = None, strategy: Strategy | None = None,
+                      progress: Progress = False) -> MethodResult:
     """ExplainGAN through explain_keras: attributions = the mask G_m(z) on every channel (§5.4 reads the
     mask as an attribution map); extras: transformed image, composite, mask, reconstruction and
     ``counterfactual_class`` (the class the composite is generated to be)."""
@@ -633,8 +651,10 @@ def explaingan_method(score_fn, x, weights, baselines, *, explainer=None, allow_
     return MethodResult(attributions, extras)
 
 
-def exaggeration_method(score_fn, x, weights, baselines, *, explainer=None, allow_mismatch=False, batch_size=None,
-                        strategy=None, progress=False):
+def exaggeration_method(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
+                        explainer: Exaggeration | PathLike | None = None, allow_mismatch: bool = False,
+                        batch_size: int | None = None, strategy: Strategy | None = None,
+                        progress: Progress = False) -> MethodResult:
     """Progressive Exaggeration through explain_keras: attributions = |I_f(x, f=1) - I_f(x, f=0)| (§4.3);
     extras: ``series`` (N, bins, H, W, C), ``series_scores`` f(x_delta) (N, bins), ``requested`` (bins,)."""
     explainer = _as_explainer(explainer, Exaggeration)

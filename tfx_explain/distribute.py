@@ -23,8 +23,12 @@ import itertools
 import json
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from ._typing import DistributeStrategy, Strategy
 
 # Far apart so that one strategy's group and instance keys never reach the next strategy's range.
 _KEY_RANGE = 1_000_000
@@ -73,7 +77,7 @@ def mirrored(devices=None):
         cls._collective_key_base = previous
 
 
-def get_strategy(strategy=None):
+def get_strategy(strategy: Strategy | None = None) -> DistributeStrategy:
     import tensorflow as tf
 
     if strategy is None or strategy == "default":

@@ -4,11 +4,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._io import atomic_path
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.figure import Figure
+
+    from ._typing import ColorScale, PathLike, Sign
 
 _ARRAYS = ("inputs", "baselines", "attributions", "original_class", "target_class", "input_scores",
            "baseline_scores")
@@ -45,10 +53,10 @@ class Explanation:
     options: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.inputs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         """One line: method, sizes, classes, scores and the convergence delta (the arrays are not printed)."""
         def few(values):
             values = np.asarray(values).ravel()
@@ -68,25 +76,27 @@ class Explanation:
         return f"Explanation({', '.join(parts)})"
 
     @property
-    def one_vs_one(self):
+    def one_vs_one(self) -> bool:
         return self.target_class is not None
 
     @property
-    def convergence_delta(self):
+    def convergence_delta(self) -> np.ndarray | None:
         """sum_i A_i - (S_w(x) - S_w(b)): zero for complete methods (IG up to quadrature, DeepLIFT exactly)."""
         if self.baseline_scores is None:
             return None
         total = self.attributions.reshape(len(self), -1).sum(axis=1)
         return total - (self.input_scores - self.baseline_scores)
 
-    def heatmaps(self):
+    def heatmaps(self) -> np.ndarray:
         """(N, H, W) attributions summed over channels."""
         from .plots import heatmap
 
         return heatmap(self.attributions)
 
-    def plot(self, indices=None, max_rows=8, class_names=None, path=None, *, sign="all", scale="per_map",
-             outlier_perc=0.5, overlay=True, alpha=0.8):
+    def plot(self, indices: Sequence[int] | None = None, max_rows: int = 8,
+             class_names: Sequence[str] | None = None, path: PathLike | None = None, *, sign: Sign = "all",
+             scale: ColorScale = "per_map", outlier_perc: float = 0.5, overlay: bool = True,
+             alpha: float = 0.8) -> Figure:
         """input | baseline | map per sample, each row labelled "4 vs 3" (class 4 contrasted with 3) or "4"
         (one-vs-all), the baseline column by its name; blue positive, red negative, with colour bars.
 
@@ -112,7 +122,7 @@ class Explanation:
         return plots.compare({label: self}, indices, max_rows, class_names, path, sign=sign, scale=scale,
                              outlier_perc=outlier_perc, overlay=overlay, alpha=alpha)
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write one ``.npz`` holding the arrays and a JSON header; atomic, loadable without pickle."""
         path = Path(path)
         arrays = {k: getattr(self, k) for k in _ARRAYS if getattr(self, k) is not None}
@@ -127,7 +137,7 @@ class Explanation:
         return path
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: PathLike) -> Explanation:
         path = Path(path)
         if not path.exists():
             raise InputError(f"path: no explanation file at {path}")
@@ -142,7 +152,7 @@ class Explanation:
             raise InputError(f"path: {path} is an .npz file but not a saved Explanation (it lacks {missing})")
         header = json.loads(arrays.pop("__header__").tobytes().decode())
         extras = {k[len("extra__"):]: arrays.pop(k) for k in list(arrays) if k.startswith("extra__")}
-        fields = {k: arrays.get(k) for k in _ARRAYS}
+        fields: dict[str, Any] = {k: arrays.get(k) for k in _ARRAYS}  # the optional arrays may be None
         return cls(**fields, method=header["method"], score=header["score"], options=header["options"],
                    extras=extras)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -36,6 +37,14 @@ from . import input_range as ir
 from .errors import InputError, MismatchError
 from .models import introspect
 from .precision import check_precision, dtype_policy, training_optimizer
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import keras
+    import tensorflow as tf
+    from numpy.typing import NDArray
+
+    from ._typing import Classes, Data, Images, Model, PathLike, Strategy
 
 REFERENCE = dict(width=64, res_blocks=6, d_width=64, d_max_layers=6, lambda_cls=1000.0, lambda_sim=100.0,
                  lambda_rec=0.0, lambda_gp=10.0, g_lr=2e-5, d_lr=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8, d_steps=1,
@@ -86,7 +95,7 @@ def _config(preset, overrides):
 class Ganmex:
     """A trained GANMEX generator with its metadata; ``generate`` gives class-targeted baselines."""
 
-    def __init__(self, generator, metadata, gan=None):
+    def __init__(self, generator: Model, metadata: dict[str, Any], gan: keras.Model | None = None) -> None:
         self.generator = generator
         self.metadata = metadata
         self.gan = gan  # the full GanmexGAN when trained in this session (continue training, inspect D)
@@ -103,20 +112,20 @@ class Ganmex:
         return self._forward
 
     @property
-    def num_classes(self):
+    def num_classes(self) -> int:
         return int(self.metadata["num_classes"])
 
     @property
-    def image_shape(self):
+    def image_shape(self) -> tuple[int, ...]:
         return tuple(self.metadata["image_shape"])
 
-    def check_classifier(self, classifier, allow_mismatch=False):
+    def check_classifier(self, classifier: Model, allow_mismatch: bool = False) -> None:
         """Raise MismatchError when ``classifier`` is not the one this generator was trained against."""
         from .generative.saving import check_fingerprint
 
         check_fingerprint(self.metadata, classifier, allow_mismatch, what="GANMEX generator")
 
-    def generate(self, x, target_class, batch_size=256):
+    def generate(self, x: Images, target_class: Classes, batch_size: int = 256) -> NDArray[np.float32]:
         """G(x, c_t) mapped back to the classifier's input space: (N, H, W, C) float32.
 
         Args:
@@ -144,14 +153,14 @@ class Ganmex:
         out = map_batches(self._traced_forward(), [gan_x, onehot], batch_size, desc="ganmex")
         return (low + (out + 1.0) * 0.5 * (high - low)).astype(np.float32)
 
-    def generate_all(self, x, batch_size=256):
+    def generate_all(self, x: Images, batch_size: int = 256) -> NDArray[np.float32]:
         """Baselines toward every class: (N, K, H, W, C) (the row of ganmex_appendix Fig. 9)."""
         x = data_mod.as_images(x, "x")
         k = self.num_classes
         flat = self.generate(np.repeat(x, k, axis=0), np.tile(np.arange(k), len(x)), batch_size)
         return flat.reshape((len(x), k) + x.shape[1:])
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write ``generator.keras`` and ``metadata.json`` into directory ``path`` (atomic)."""
         from .generative.saving import save_models
 
@@ -161,7 +170,7 @@ class Ganmex:
 BUNDLED = {"composite": Path(__file__).parent / "assets" / "ganmex_composite"}
 
 
-def load(path):
+def load(path: PathLike | Literal["composite"]) -> Ganmex:
     """Load a saved GANMEX generator (safe mode: no pickle, only the package's registered layers).
 
     ``path``: a directory written by :meth:`Ganmex.save` or :func:`train`, or ``"composite"``: the small
@@ -183,7 +192,7 @@ def load(path):
     return Ganmex(models["generator"], metadata)
 
 
-def bundled_classifier(name="composite"):
+def bundled_classifier(name: Literal["composite"] = "composite") -> keras.Model:
     """The classifier a bundled generator (:data:`BUNDLED`) explains: a Keras model, loaded in safe mode."""
     from .models import load_model
 
@@ -298,7 +307,7 @@ def _check_run_dir(out_dir, record, write=True):
         write_json(path, record)
 
 
-def introspect_classes(classifier):
+def introspect_classes(classifier: Model) -> int | None:
     """K from the classifier's static output shape, without calling it (None when unknown)."""
     try:
         k = classifier.output_shape[-1]
@@ -307,8 +316,9 @@ def introspect_classes(classifier):
     return k if isinstance(k, int) else None
 
 
-def train(classifier, data, *, steps, out_dir=None, strategy=None, preset="reference", verbose="auto",
-          class_names=None, **config):
+def train(classifier: Model, data: Data | tf.data.Dataset, *, steps: int, out_dir: PathLike | None = None,
+          strategy: Strategy | None = None, preset: str = "reference", verbose: bool | int | Literal["auto"] = "auto",
+          class_names: Sequence[str] | None = None, **config: Any) -> Ganmex:
     """Train GANMEX against ``classifier`` on ``data`` and return a :class:`Ganmex`.
 
     Args:
@@ -397,7 +407,7 @@ def _sample_inputs(images, labels, num_classes):
     return images[[int(np.flatnonzero(labels == k)[0]) for k in range(num_classes)]]
 
 
-def sample_grid(generator, inputs):
+def sample_grid(generator: Ganmex, inputs: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
     """A grid image: row i is input i followed by its baselines toward every class (values in [0, 1])."""
     baselines = generator.generate_all(inputs)  # (n, K, H, W, C)
     low, high = (np.asarray(v, np.float32) for v in generator.metadata["input_range"])

@@ -12,11 +12,17 @@ TF1 DeepFill-v1 checkpoint (ImageNet, Places2, CelebA; generative_attribution.md
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .data import as_images
 from .errors import InputError
+if TYPE_CHECKING:
+    import tensorflow as tf
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import Data, Images, Model, PathLike, Progress, Strategy
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLED = {"composite": ASSETS / "inpainter_composite"}
@@ -27,7 +33,7 @@ GENERATOR = "generator"
 #: a 128x128 local box (half the image) with the hole shrunk by up to 16 px per side, gamma 0.9, 1M steps.
 #: ``cpu_small`` is the preset of the shipped composite inpainter (2-core CPU): 64x64, cnum 8, critics of
 #: width 16, one critic step per generator step, Adam 2e-4, a 40x40 local box (objects are 40x40).
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {
     "deepfill_v1": dict(image_size=(256, 256), cnum=32, d_cnum=64, batch_size=16, n_critic=5, learning_rate=1e-4,
                         beta_1=0.5, beta_2=0.9, box_fraction=0.5, max_delta_fraction=0.25, gamma=0.9,
                         coarse_alpha=1.2, l1_alpha=1.2, ae_alpha=1.2, gan_alpha=0.001, global_wgan_alpha=1.0,
@@ -49,24 +55,26 @@ class Inpainter:
         input_range: the range of the images given to :meth:`inpaint` (mapped to [-1, 1] inside).
     """
 
-    def __init__(self, generator, metadata=None, channel_order="RGB", input_range=(0.0, 1.0)):
+    def __init__(self, generator: Model, metadata: dict[str, Any] | None = None,
+                 channel_order: Literal["RGB", "BGR"] = "RGB",
+                 input_range: tuple[float, float] = (0.0, 1.0)) -> None:
         if channel_order not in ("RGB", "BGR"):
             raise InputError(f"channel_order: expected 'RGB' or 'BGR', got {channel_order!r}")
         self.generator = generator
         self.metadata = dict(metadata or {})
         self.channel_order = channel_order
         self.input_range = tuple(float(v) for v in input_range)
-        self._traced = {}
+        self._traced: dict[int, Any] = {}  # channels -> traced inpaint_tensor
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         size = self.metadata.get("config", {}).get("image_size")
         return f"Inpainter(cnum={self.cnum}, trained_size={size}, channel_order={self.channel_order!r})"
 
     @property
-    def cnum(self):
+    def cnum(self) -> int:
         return int(self.generator.get_layer("conv1").filters)
 
-    def inpaint_tensor(self, images, masks):
+    def inpaint_tensor(self, images: tf.Tensor | ArrayLike, masks: tf.Tensor | ArrayLike) -> tf.Tensor:
         """TF version of :meth:`inpaint` for traced code: images (B, H, W, C), masks (B, H, W, 1) in {0, 1}."""
         import tensorflow as tf
 
@@ -90,7 +98,8 @@ class Inpainter:
         generated = (x2 + 1.0) / 2.0 * (hi - lo) + lo
         return tf.where(masks > 0.5, generated, images)
 
-    def inpaint(self, images, masks, batch_size=32, progress=False):
+    def inpaint(self, images: Images, masks: ArrayLike, batch_size: int = 32,
+                progress: Progress = False) -> NDArray[np.float32]:
         """Fill ``masks == 1`` (one mask per image) and keep every other pixel exactly.
 
         Args:
@@ -121,11 +130,11 @@ class Inpainter:
         bar.close()
         return out
 
-    def __call__(self, images, masks):
+    def __call__(self, images: Images, masks: ArrayLike) -> NDArray[np.float32]:
         """The filler protocol ``(images, masks) -> filled`` (see :mod:`tfx_explain.perturbation.fillers`)."""
         return self.inpaint(images, masks)
 
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write ``generator.keras`` + ``metadata.json`` into directory ``path`` (atomic; loads without pickle)."""
         from .generative.saving import save_models
 
@@ -134,7 +143,7 @@ class Inpainter:
         return save_models(path, {GENERATOR: self.generator}, meta)
 
 
-def check_images_masks(images, masks):
+def check_images_masks(images: Images, masks: ArrayLike) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Validate and align images (N, H, W, C) and masks -> (float32 images, float32 masks (N, H, W, 1)).
 
     Masks may be (N, H, W), (N, H, W, 1), (N, H, W, C) (reduced by max over channels), or one mask
@@ -162,8 +171,9 @@ def check_images_masks(images, masks):
 
 # ---- training ------------------------------------------------------------------------------------------
 
-def train(data, *, steps, out_dir=None, strategy=None, preset="deepfill_v1", verbose="auto", run_eagerly=False,
-          **config):
+def train(data: Data | ArrayLike | tf.data.Dataset, *, steps: int, out_dir: PathLike | None = None,
+          strategy: Strategy | None = None, preset: Literal["deepfill_v1", "cpu_small"] = "deepfill_v1",
+          verbose: Literal["auto", 0, 1, 2] = "auto", run_eagerly: bool = False, **config: Any) -> Inpainter:
     """Train a DeepFill-v1 inpainter (Yu et al. 2018; v1.0.0 ``train.py``) and return an :class:`Inpainter`.
 
     Args:
@@ -225,7 +235,7 @@ def train(data, *, steps, out_dir=None, strategy=None, preset="deepfill_v1", ver
 _LOSS_KEYS = ("gamma", "coarse_alpha", "l1_alpha", "ae_alpha", "gan_alpha", "global_wgan_alpha", "gp_lambda", "seed")
 
 
-def training_config(preset, overrides):
+def training_config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The preset's settings with ``overrides`` applied and checked."""
     from .data._common import check_image_size
 
@@ -282,7 +292,7 @@ def _streamed_images(data, image_size):
     return ds, samples, found.count
 
 
-def training_images(data, image_size):
+def training_images(data: Data | ArrayLike | tf.data.Dataset, image_size: tuple[int, int]) -> NDArray[np.uint8]:
     """uint8 RGB (N, H, W, 3) training images from a name, a pair, an array or a tf.data.Dataset."""
     import tensorflow as tf
 
@@ -290,7 +300,7 @@ def training_images(data, image_size):
     from .data._common import resize
 
     if isinstance(data, str):
-        extra = {"image_size": image_size} if data.startswith("composite_") else {}
+        extra: dict[str, Any] = {"image_size": image_size} if data.startswith("composite_") else {}
         images = data_mod.load(data, "train", **extra)[0]
     elif isinstance(data, tf.data.Dataset):
         parts = [b[0] if isinstance(b, tuple) else b for b in data.as_numpy_iterator()]
@@ -331,7 +341,7 @@ def _sample_grid(model, images_uint8, box):
 
 # ---- loading -------------------------------------------------------------------------------------------
 
-def load(path=None):
+def load(path: PathLike | None = None) -> Inpainter:
     """Load an inpainter: None or ``"composite"`` (the bundled one), a directory saved by :meth:`Inpainter.save`
     or :func:`train`, or a released TF1 DeepFill-v1 checkpoint (its directory or ``.../snap-0`` prefix)."""
     if path is None or (isinstance(path, str) and path in BUNDLED):
@@ -371,7 +381,7 @@ def _tf1_prefix(path):
     return None
 
 
-def load_tf1_checkpoint(prefix, scope="inpaint_net"):
+def load_tf1_checkpoint(prefix: PathLike, scope: str = "inpaint_net") -> Inpainter:
     """Map a released TF1 DeepFill-v1 checkpoint onto the Keras generator by variable name (§1.8).
 
     Every kernel and bias of the generator must be present with the right shape; the width ``cnum`` is read
@@ -403,7 +413,8 @@ def load_tf1_checkpoint(prefix, scope="inpaint_net"):
 
 # ---- quality -------------------------------------------------------------------------------------------
 
-def random_box_masks(n, image_size, box_fraction=0.625, max_delta_fraction=0.4, seed=0):
+def random_box_masks(n: int, image_size: tuple[int, int], box_fraction: float = 0.625,
+                     max_delta_fraction: float = 0.4, seed: int = 0) -> NDArray[np.float32]:
     """(n, H, W, 1) held-out hole masks drawn like the training holes: a box of ``box_fraction`` of the
     image at a uniform position, shrunk by up to ``max_delta_fraction`` / 2 of the box per side."""
     rng = np.random.default_rng(seed)
@@ -418,7 +429,7 @@ def random_box_masks(n, image_size, box_fraction=0.625, max_delta_fraction=0.4, 
     return masks
 
 
-def known_pixel_blur(images, masks, sigma=2.0):
+def known_pixel_blur(images: Images, masks: ArrayLike, sigma: float = 2.0) -> NDArray[np.float32]:
     """A classical fill from the known pixels only (normalised convolution): G * (x (1 - m)) / G * (1 - m).
 
     Unlike the ``"blur"`` filler, which blurs the image *with* its hole content (MP's null image, so the removed
@@ -434,7 +445,7 @@ def known_pixel_blur(images, masks, sigma=2.0):
     return (images * known + fill * masks).astype(np.float32)
 
 
-def hole_quality(images, filled, masks):
+def hole_quality(images: Images, filled: ArrayLike, masks: ArrayLike) -> dict[str, float]:
     """Mean absolute error and PSNR (dB, peak 1) over the hole pixels only; images in [0, 1]."""
     images, masks = check_images_masks(images, masks)
     filled = np.asarray(filled, np.float32)

@@ -21,10 +21,22 @@ matplotlib is imported inside the functions, so importing tfx_explain never need
 from __future__ import annotations
 
 from numbers import Real
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import ColorScale, PathLike, Sign
+    from .explanation import Explanation
 
 SALIENCY_CMAP = "RdBu"  # red for negative, blue for positive
 SIGN_CMAPS = {"all": SALIENCY_CMAP, "positive": "Blues", "negative": "Reds_r", "absolute": "Purples"}
@@ -33,12 +45,13 @@ SCALES = ("per_map", "row", "shared")
 OUTLIER_PERC = 0.5  # the former fixed 99.5th percentile
 
 
-def heatmap(attributions):
+def heatmap(attributions: ArrayLike) -> NDArray[Any]:
     """(N, H, W, C) attributions -> (N, H, W) maps summed over channels."""
     return np.asarray(attributions).sum(axis=-1)
 
 
-def check_options(sign="all", scale="per_map", outlier_perc=OUTLIER_PERC, alpha=0.8):
+def check_options(sign: Sign = "all", scale: ColorScale = "per_map", outlier_perc: float = OUTLIER_PERC,
+                  alpha: float = 0.8) -> None:
     """Raise InputError naming the first bad display option."""
     if sign not in SIGNS:
         raise InputError(f"sign: expected one of {SIGNS}, got {sign!r}")
@@ -50,7 +63,7 @@ def check_options(sign="all", scale="per_map", outlier_perc=OUTLIER_PERC, alpha=
         raise InputError(f"alpha: expected a number in [0, 1], got {alpha!r}")
 
 
-def shown_values(maps, sign="all"):
+def shown_values(maps: ArrayLike, sign: Sign = "all") -> NDArray[np.float64]:
     """What is drawn of a map (or maps) for ``sign`` (see the module table)."""
     maps = np.asarray(maps, np.float64)
     if sign == "positive":
@@ -60,7 +73,7 @@ def shown_values(maps, sign="all"):
     return np.abs(maps) if sign == "absolute" else maps
 
 
-def color_limits(maps, sign="all", outlier_perc=OUTLIER_PERC):
+def color_limits(maps: NDArray[Any], sign: Sign = "all", outlier_perc: float = OUTLIER_PERC) -> NDArray[np.float64]:
     """(N,) colour limits L of N maps: the ``100 - outlier_perc`` percentile of each map's shown magnitudes
     (1.0 for a map with nothing to show, so that it draws as zero rather than failing)."""
     flat = np.abs(shown_values(maps, sign)).reshape(len(maps), -1)
@@ -68,30 +81,30 @@ def color_limits(maps, sign="all", outlier_perc=OUTLIER_PERC):
     return np.where(lim > 0, lim, 1.0)
 
 
-def shared_limit(maps, sign="all", outlier_perc=OUTLIER_PERC):
+def shared_limit(maps: ArrayLike, sign: Sign = "all", outlier_perc: float = OUTLIER_PERC) -> float:
     """One colour limit for all the maps together (the same percentile over every value)."""
     maps = np.asarray(maps)
     return float(color_limits(maps.reshape(1, -1), sign, outlier_perc)[0])
 
 
-def symmetric_limit(maps, percentile=100.0 - OUTLIER_PERC):
+def symmetric_limit(maps: NDArray[Any], percentile: float = 100.0 - OUTLIER_PERC) -> NDArray[np.float64]:
     """A colour limit per map: the percentile of |map|, so that zero is white and outliers do not wash out."""
     return color_limits(maps, "all", 100.0 - percentile)
 
 
-def value_limits(limit, sign="all"):
+def value_limits(limit: float, sign: Sign = "all") -> tuple[float, float]:
     """(vmin, vmax) of the colour scale for a limit L."""
     return {"all": (-limit, limit), "negative": (-limit, 0.0)}.get(sign, (0.0, limit))
 
 
-def display_range(*images):
+def display_range(*images: ArrayLike | None) -> tuple[float, float]:
     """(low, high) over all the given images: one range, so that images drawn together stay comparable
     (a zero baseline is black beside [0, 1] inputs and mid-grey beside [-1, 1] inputs)."""
     values = [np.asarray(i, np.float64) for i in images if i is not None]
     return (float(min(np.nanmin(v) for v in values)), float(max(np.nanmax(v) for v in values)))
 
 
-def display_image(image, value_range=None):
+def display_image(image: ArrayLike, value_range: tuple[float, float] | None = None) -> NDArray[np.float64]:
     """An image of any value range as drawn: (H, W) grey (one channel; other than 3 channels: their mean) or
     (H, W, 3) RGB in [0, 1].
 
@@ -108,14 +121,16 @@ def display_image(image, value_range=None):
     return np.full_like(image, low if 0.0 <= low <= 1.0 else 0.5)
 
 
-def show_image(ax, image, title=None, value_range=None):
+def show_image(ax: Axes, image: ArrayLike, title: str | None = None, value_range: tuple[float,
+               float] | None = None) -> None:
     """Draw an image (:func:`display_image`) on ``ax``."""
     shown = display_image(image, value_range)
     ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0.0, vmax=1.0)
     _clean(ax, title)
 
 
-def show_map(ax, attribution_map, limit, sign="all", image=None, alpha=0.8, title=None, value_range=None):
+def show_map(ax: Axes, attribution_map: ArrayLike, limit: float, sign: Sign = "all", image: ArrayLike | None = None,
+             alpha: float = 0.8, title: str | None = None, value_range: tuple[float, float] | None = None) -> AxesImage:
     """Draw a 2-D map with the colours of ``sign`` (module table). Over ``image`` (drawn in grey, so that its
     colours are not read as attribution) each pixel's opacity is ``alpha * sqrt(min(|shown| / L, 1))``: zero
     attribution is transparent and the image shows through it. Returns the AxesImage of the map."""
@@ -138,7 +153,9 @@ def _clean(ax, title):
         ax.set_title(title, fontsize=8)
 
 
-def grid(rows, row_titles=None, col_titles=None, cell=1.6, path=None, colorbars=None):
+def grid(rows: Sequence[Sequence[Any]], row_titles: Sequence[str] | None = None,
+         col_titles: Sequence[str] | None = None, cell: float = 1.6, path: PathLike | None = None,
+         colorbars: Literal["each", "row", "grid"] | None = None) -> Figure:
     """Lay out cells and return the figure (saved as PNG, atomically, when ``path`` is given).
 
     Each cell is None (blank), ``("image", array)`` or ``("saliency", map, limit)``, optionally followed by a
@@ -156,7 +173,7 @@ def grid(rows, row_titles=None, col_titles=None, cell=1.6, path=None, colorbars=
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     width = cell * n_cols + (0.4 * n_cols if colorbars == "each" else 0.5 if colorbars else 0)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, cell * n_rows), squeeze=False, layout="constrained")
-    drawn = [[] for _ in rows]  # (ax, AxesImage) of the maps, per row
+    drawn: list[list[Any]] = [[] for _ in rows]  # (ax, AxesImage) of the maps, per row
     # one display range for all the images, so that a dimmed or shifted image is not stretched back to full contrast
     free = [spec[1] for row in rows for spec in row if spec is not None and spec[0] == "image"
             and not (isinstance(spec[-1], dict) and "value_range" in spec[-1])]
@@ -204,7 +221,7 @@ def _colorbars(fig, drawn, where):
             bar.ax.yaxis.get_offset_text().set_fontsize(6)
 
 
-def save_figure(fig, path, dpi=120):
+def save_figure(fig: Figure, path: PathLike, dpi: int = 120) -> PathLike:
     """Save a figure as PNG atomically."""
     from ._io import atomic_path
 
@@ -213,7 +230,7 @@ def save_figure(fig, path, dpi=120):
     return path
 
 
-def class_label(original, target=None, class_names=None):
+def class_label(original: int, target: int | None = None, class_names: Sequence[str] | None = None) -> str:
     """What a panel explains: "4 vs 3" is class 4 contrasted with 3 (one-vs-one, S_4 - S_3); "4" alone is
     one-vs-all (S_4)."""
     name = (lambda c: str(class_names[int(c)])) if class_names is not None else (lambda c: str(int(c)))
@@ -230,11 +247,13 @@ def _limits(maps, sign, scale, outlier_perc):
     return color_limits(maps.reshape((-1,) + maps.shape[2:]), sign, outlier_perc).reshape(maps.shape[:2])
 
 
-COLORBARS = {"per_map": "each", "row": "row", "shared": "grid"}
+COLORBARS: dict[str, Literal["each", "row", "grid"]] = {"per_map": "each", "row": "row", "shared": "grid"}
 
 
-def compare(explanations, indices=None, max_rows=8, class_names=None, path=None, *, sign="all", scale="per_map",
-            outlier_perc=OUTLIER_PERC, overlay=False, alpha=0.8, cell=1.6):
+def compare(explanations: Sequence[Explanation] | Mapping[tuple[str, str | None], Explanation],
+            indices: Sequence[int] | None = None, max_rows: int = 8, class_names: Sequence[str] | None = None,
+            path: PathLike | None = None, *, sign: Sign = "all", scale: ColorScale = "per_map",
+            outlier_perc: float = OUTLIER_PERC, overlay: bool = False, alpha: float = 0.8, cell: float = 1.6) -> Figure:
     """Methods x baselines on the same inputs: the layout of the GANMEX paper's Fig. 2 (ganmex_main.txt).
 
     Each row is one input: the input, then for every baseline its image followed by each method's map with
@@ -267,7 +286,7 @@ def compare(explanations, indices=None, max_rows=8, class_names=None, path=None,
     first = labelled[0][2]
     indices = _indices(indices, max_rows, len(first))
     _check_class_names(class_names, first, indices)
-    groups = {}  # baseline label -> [(method label, explanation)], in order of appearance
+    groups: dict[str | None, list[Any]] = {}  # baseline label -> [(method label, explanation)], in order of appearance
     for method, baseline, e in labelled:
         groups.setdefault(baseline, []).append((method, e))
     keys = [(m, b) for b, members in groups.items() for m, _ in members]
@@ -283,7 +302,7 @@ def compare(explanations, indices=None, max_rows=8, class_names=None, path=None,
         cols += ([f"{b} baseline"] if with_baseline is not None else []) + [
             (m if b is None else f"{m}+{b}") + shown_sign for m, _ in members]
     for r, i in enumerate(indices):
-        row = [("image", first.inputs[i], {"value_range": value_range})]
+        row: list[tuple[Any, ...]] = [("image", first.inputs[i], {"value_range": value_range})]
         for b, members in groups.items():
             with_baseline = next((e for _, e in members if e.baselines is not None), None)
             if with_baseline is not None:
@@ -369,7 +388,8 @@ def _indices(indices, max_rows, n):
     return [int(i) % n for i in indices]
 
 
-def curves(xs, curves_by_label, xlabel, ylabel, title=None, path=None):
+def curves(xs: ArrayLike, curves_by_label: Mapping[str, ArrayLike], xlabel: str, ylabel: str,
+           title: str | None = None, path: PathLike | None = None) -> Figure:
     """Line plot of several labelled curves (perturbation curves, compatibility plots)."""
     import matplotlib.pyplot as plt
 

@@ -22,7 +22,7 @@ from .models import introspect
 SCORES = ("probability", "logit")
 
 
-_CACHE = OrderedDict()  # (id(model), kind, one_vs_one, precision, jit) -> ScoreFunction; holds the model
+_CACHE: OrderedDict = OrderedDict()  # (id(model), kind, one_vs_one, precision, jit) -> ScoreFunction; holds the model
 _CACHE_SIZE = 8
 
 

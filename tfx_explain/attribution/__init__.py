@@ -33,7 +33,7 @@ input range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 from ._common import MethodResult
 from .deeplift import deeplift
@@ -72,7 +72,8 @@ METHODS = {
 }
 
 
-def register(name, function, baseline="point", gradient=True):
+def register(name: str, function: Callable[..., MethodResult],
+             baseline: Literal["none", "point", "distribution", "any"] = "point", gradient: bool = True) -> None:
     """Add a method (used by the perturbation and counterfactual modules)."""
     METHODS[name] = MethodSpec(function, baseline, gradient)
 

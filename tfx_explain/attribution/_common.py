@@ -55,7 +55,7 @@ def steps_per_block(chunk, steps, points=EVALUATIONS_PER_CALL):
 
 
 ACTIVATION_BUDGET = 1 << 30  # bytes of forward and backward tensors per traced call of a path method
-_POINT_BYTES = weakref.WeakKeyDictionary()  # ScoreFunction -> {(image shape, K): bytes per path point}
+_POINT_BYTES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # ScoreFunction -> {(image shape, K): bytes per path point}
 
 
 def path_points_per_call(score_fn, image_shape, num_weights, batch_size):

@@ -24,11 +24,17 @@ which is what the reference (DeepExplain on the softmax output) did; it does not
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 
 from ..batching import map_batches
 from ..errors import InputError, ModelError
 from . import rules, traced_path
 from ._common import DEFAULT_BATCH, MethodResult
+
+if TYPE_CHECKING:
+    from .._typing import Float32, Progress, Strategy
+    from ..targets import ScoreFunction
 
 SOFTMAX_RULES = ("path", "gradient")
 
@@ -77,8 +83,9 @@ def _specs(x, weights, *middle):
     return [tf.TensorSpec((None,) + tuple(a.shape[1:]), tf.float32) for a in (x, *middle, weights)]
 
 
-def deeplift(score_fn, x, weights, baselines, *, softmax_rule="path", strict=False, batch_size=None,
-             strategy=None, progress=False):
+def deeplift(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32, *,
+             softmax_rule: Literal["path", "gradient"] = "path", strict: bool = False, batch_size: int | None = None,
+             strategy: Strategy | None = None, progress: Progress = False) -> MethodResult:
     """DeepLIFT-Rescale attributions of S_w with one reference per sample.
 
     Args:

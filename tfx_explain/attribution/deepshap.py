@@ -26,6 +26,7 @@ finds every op covered; otherwise ``explain_keras`` warns with the measured resi
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -35,11 +36,17 @@ from ..models import introspect
 from ._common import MethodResult
 from .deeplift import deeplift_multi_reference
 
+if TYPE_CHECKING:
+    from .._typing import Float32, Progress, Strategy
+    from ..targets import ScoreFunction
+
 ENGINES = ("shap", "native")
 
 
-def deepshap(score_fn, x, weights, baselines, *, engine="shap", background_size=100, seed=0, strict=False,
-             batch_size=None, strategy=None, progress=False):
+def deepshap(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | ReferenceSet, *,
+             engine: Literal["shap", "native"] = "shap", background_size: int = 100, seed: int = 0,
+             strict: bool = False, batch_size: int | None = None, strategy: Strategy | None = None,
+             progress: Progress = False) -> MethodResult:
     """DeepSHAP attributions with a point baseline per sample ((N, H, W, C) array) or a ReferenceSet.
 
     ``strict`` (native engine): refuse a model with an op that has no DeepLIFT rule instead of warning."""

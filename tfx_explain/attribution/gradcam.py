@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import weakref
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -36,13 +37,19 @@ from ..errors import InputError, ModelError
 from ..models import introspect
 from ._common import DEFAULT_BATCH, MethodResult
 
+if TYPE_CHECKING:
+    from .._typing import Float32, Progress, Strategy
+    from ..targets import ScoreFunction
+
 INTERPOLATIONS = ("bilinear", "bicubic")
 VARIANTS = ("paper", "xplique")
 EPSILON = 1e-4  # xplique's: stands in for a zero Grad-CAM++ denominator, where the numerator g^2 is 0 too
 
 
-def gradcam(score_fn, x, weights, baselines=None, *, layer=None, interpolation="bilinear", batch_size=None,
-            strategy=None, progress=False):
+def gradcam(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+            layer: str | None = None, interpolation: Literal["bilinear", "bicubic"] = "bilinear",
+            batch_size: int | None = None, strategy: Strategy | None = None,
+            progress: Progress = False) -> MethodResult:
     """Grad-CAM (Selvaraju et al., 2017, Eq. 1-2) of S_w at ``layer``, upsampled to the input size.
 
     Args:
@@ -67,8 +74,10 @@ def gradcam(score_fn, x, weights, baselines=None, *, layer=None, interpolation="
     return _cam(score_fn, x, weights, "gradcam", layer, interpolation, "paper", batch_size, strategy, progress)
 
 
-def gradcam_pp(score_fn, x, weights, baselines=None, *, layer=None, interpolation="bilinear", variant="paper",
-               batch_size=None, strategy=None, progress=False):
+def gradcam_pp(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+               layer: str | None = None, interpolation: Literal["bilinear", "bicubic"] = "bilinear",
+               variant: Literal["paper", "xplique"] = "paper", batch_size: int | None = None,
+               strategy: Strategy | None = None, progress: Progress = False) -> MethodResult:
     """Grad-CAM++ (Chattopadhyay et al., 2018, Eq. 19 and 10, with Y = exp(S_w)) at ``layer``, upsampled.
 
     ``variant="paper"`` uses sum_ab A_ab in the denominator of a_kij and w_k = sum_ij (the paper, its code and
@@ -198,7 +207,7 @@ def all_layers(model):
     return out
 
 
-_CALLED = weakref.WeakKeyDictionary()  # model -> {image shape: [(layer, output rank)] in call order}
+_CALLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {image shape: [(layer, output rank)] in call order}
 
 
 def called_layers(model, image_shape):

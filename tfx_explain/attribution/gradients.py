@@ -5,12 +5,19 @@ gradient of the score delta S_co - S_ct.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..batching import map_batches
 from ._common import DEFAULT_BATCH, MethodResult, explained_gradient
 
+if TYPE_CHECKING:
+    from .._typing import Float32, Progress, Strategy
+    from ..targets import ScoreFunction
 
-def saliency(score_fn, x, weights, baselines=None, *, absolute=True, batch_size=None, strategy=None,
-             progress=False):
+
+def saliency(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+             absolute: bool = True, batch_size: int | None = None, strategy: Strategy | None = None,
+             progress: Progress = False) -> MethodResult:
     """Saliency: |dS_w/dx| (DeepExplain's ``saliency``, which takes the absolute value).
 
     ``absolute=False`` returns the signed gradient. Needs no baseline (``baselines`` is ignored).
@@ -27,7 +34,9 @@ def saliency(score_fn, x, weights, baselines=None, *, absolute=True, batch_size=
     return MethodResult(out)
 
 
-def gradient_input(score_fn, x, weights, baselines=None, *, batch_size=None, strategy=None, progress=False):
+def gradient_input(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+                   batch_size: int | None = None, strategy: Strategy | None = None,
+                   progress: Progress = False) -> MethodResult:
     """Gradient x input: x * dS_w/dx (DeepExplain's ``grad*input``). Needs no baseline."""
 
     def chunk(xc, wc):

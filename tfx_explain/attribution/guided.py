@@ -26,10 +26,15 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from typing import TYPE_CHECKING
 
 from ..batching import map_batches
 from ._common import DEFAULT_BATCH, MethodResult
 from . import traced_path
+
+if TYPE_CHECKING:
+    from .._typing import Float32, Progress, Strategy
+    from ..targets import ScoreFunction
 
 GUIDED_OPS = ("Relu", "Relu6", "LeakyRelu", "Elu")
 #: Non-linearities that keep their plain gradient (warned about when on the traced path): smooth activations, and
@@ -111,7 +116,9 @@ def _chunk_fn(score_fn):
     return chunk
 
 
-def guided_backprop(score_fn, x, weights, baselines=None, *, batch_size=None, strategy=None, progress=False):
+def guided_backprop(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+                    batch_size: int | None = None, strategy: Strategy | None = None,
+                    progress: Progress = False) -> MethodResult:
     """Guided Backpropagation of S_w (Springenberg et al., 2015, §3.4); needs no baseline.
 
     Args:

@@ -17,6 +17,8 @@ for the correctly classified inputs the reproduction explains, and ``original_cl
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ..batching import map_batches
@@ -24,10 +26,19 @@ from ..errors import InputError
 from .input_gradient import fast_input_gradients
 from ._common import DEFAULT_BATCH, MethodResult, blocked, path_points_per_call, steps_per_block
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .._typing import Float32, Progress, Strategy
+    from ..baselines.base import ReferenceSet
+    from ..targets import ScoreFunction
+
+Rule = Literal["riemann_right", "riemann_left", "riemann_middle", "riemann_trapezoid", "gauss_legendre"]
+
 RULES = ("riemann_right", "riemann_left", "riemann_middle", "riemann_trapezoid", "gauss_legendre")
 
 
-def quadrature(steps, rule="riemann_right"):
+def quadrature(steps: int, rule: Rule = "riemann_right") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Nodes a_k in [0, 1] and weights c_k with sum_k c_k f(a_k) ~ int_0^1 f(a) da."""
     if int(steps) < 1:
         raise InputError(f"steps: expected a positive int, got {steps}")
@@ -76,8 +87,9 @@ def _path_chunk(score_fn, alphas, coefs, block):
     return chunk
 
 
-def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule="riemann_right", batch_size=None,
-                         strategy=None, progress=False):
+def integrated_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32, *,
+                         steps: int = 200, rule: Rule = "riemann_right", batch_size: int | None = None,
+                         strategy: Strategy | None = None, progress: Progress = False) -> MethodResult:
     """Integrated Gradients of S_w from each sample's baseline to the sample.
 
     Args:
@@ -102,8 +114,10 @@ def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule="ri
 ONE_VS_ONE = ("delta", "reference")
 
 
-def expected_gradients(score_fn, x, weights, references, *, steps=200, seed=0, alpha="shared", one_vs_one="delta",
-                       batch_size=None, strategy=None, progress=False):
+def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, references: ReferenceSet, *,
+                       steps: int = 200, seed: int = 0, alpha: Literal["shared", "per_sample"] = "shared",
+                       one_vs_one: Literal["delta", "reference"] = "delta", batch_size: int | None = None,
+                       strategy: Strategy | None = None, progress: Progress = False) -> MethodResult:
     """Expected Gradients with ``steps`` references per sample (one per step) from ``references``.
 
     EG_i(x) = (1/m) sum_k (x_i - b_k,i) dS(b_k + a_k (x - b_k))/dx_i (ganmex_main.txt §2.1; the

@@ -8,11 +8,19 @@ this is Occlusion-1 of ganmex_appendix.txt A.3: A_i = S_w(x) - S_w(x with featur
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..batching import map_batches
 from ..errors import InputError
 from ._common import EVALUATIONS_PER_CALL, MethodResult
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import Float32, Progress, Strategy
+    from ..targets import ScoreFunction
 
 
 def _triple(value, shape, name):
@@ -53,8 +61,10 @@ def coverage(shape, window, stride):
     return float(np.prod(window)) * np.einsum("h,w,c->hwc", *per_axis)
 
 
-def occlusion(score_fn, x, weights, baselines, *, window=1, stride=None, batch_size=None, strategy=None,
-              progress=False):
+def occlusion(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32, *,
+              window: int | Sequence[int] = 1, stride: int | Sequence[int] | None = None,
+              batch_size: int | None = None, strategy: Strategy | None = None,
+              progress: Progress = False) -> MethodResult:
     """Occlusion attributions; ``window`` and ``stride`` are ints or (h, w[, c]) (default stride = window)."""
     import tensorflow as tf
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,11 @@ from .. import input_range as ir
 from ..batching import map_batches
 from ..errors import InputError
 from ._common import MethodResult, path_points_per_call
+
+if TYPE_CHECKING:
+    from .._typing import Float32, Progress, Strategy
+    from ..input_range import InputRange
+    from ..targets import ScoreFunction
 
 STATISTICS = ("mean", "variance", "square")
 _NEEDS = "needs the input range to scale its noise (noise_std is relative to high - low)"
@@ -144,8 +150,10 @@ def gradient_statistic(score_fn, x, weights, *, statistic, samples, noise_std, s
                               "noise_sigma": sig[0] if len(sig) == 1 else tuple(sig)})
 
 
-def smoothgrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.2, seed=0, input_range=None,
-               batch_size=None, strategy=None, progress=False):
+def smoothgrad(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+               samples: int = 50, noise_std: float = 0.2, seed: int = 0, input_range: InputRange | None = None,
+               batch_size: int | None = None, strategy: Strategy | None = None,
+               progress: Progress = False) -> MethodResult:
     """SmoothGrad: (1/n) sum_s dS_w(x + e_s)/dx, e_s ~ N(0, sigma^2) (Smilkov et al., 2017, eq. 2).
 
     Args:
@@ -169,8 +177,10 @@ def smoothgrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.
                               strategy=strategy, progress=progress)
 
 
-def vargrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.2, seed=0, input_range=None,
-            batch_size=None, strategy=None, progress=False):
+def vargrad(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+            samples: int = 50, noise_std: float = 0.2, seed: int = 0, input_range: InputRange | None = None,
+            batch_size: int | None = None, strategy: Strategy | None = None,
+            progress: Progress = False) -> MethodResult:
     """VarGrad: the unbiased variance (1/(n-1)) sum_s (g_s - mean g)^2 of g_s = dS_w(x + e_s)/dx (Adebayo et al.,
     2018, §2; the 1/(n-1) as xplique). Options as :func:`smoothgrad`; ``samples`` >= 2. Units: S^2 per input unit^2.
     """
@@ -179,8 +189,10 @@ def vargrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.2, 
                               strategy=strategy, progress=progress)
 
 
-def squaregrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.2, seed=0, input_range=None,
-               batch_size=None, strategy=None, progress=False):
+def squaregrad(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None = None, *,
+               samples: int = 50, noise_std: float = 0.2, seed: int = 0, input_range: InputRange | None = None,
+               batch_size: int | None = None, strategy: Strategy | None = None,
+               progress: Progress = False) -> MethodResult:
     """SquareGrad (SmoothGrad-Squared): (1/n) sum_s g_s^2 with g_s = dS_w(x + e_s)/dx (Hooker et al., 2019, §4).
     Options as :func:`smoothgrad`. Units: S^2 per input unit^2."""
     return gradient_statistic(score_fn, x, weights, statistic="square", samples=samples, noise_std=noise_std,
@@ -189,4 +201,5 @@ def squaregrad(score_fn, x, weights, baselines=None, *, samples=50, noise_std=0.
 
 
 for _f in (smoothgrad, vargrad, squaregrad):
-    _f.needs_input_range = _NEEDS  # read by explain_keras to ask for the range before any work
+    # read by explain_keras to ask for the range before any work (a marker on the function: mypy knows no such attribute)
+    _f.needs_input_range = _NEEDS  # type: ignore[attr-defined]

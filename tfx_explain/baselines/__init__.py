@@ -25,6 +25,7 @@ The input range (scalars or per channel) comes from :mod:`tfx_explain.input_rang
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from .base import PointBaselines, ReferenceSet
 from .constant import blur, max_value, uniform, zero
 from .dataset import mdts, random_target, train_distribution
 from .source import TrainingData, from_data
+
+if TYPE_CHECKING:
+    from .._typing import Baseline, Data, Float32, IntArray, Model, Range
 
 NAMES = ("zero", "max", "blur", "uniform", "mdts", "random_target", "train")
 NEEDS_DATA = ("mdts", "random_target", "train")
@@ -47,7 +51,7 @@ def _is_generator(obj):
     return hasattr(obj, "generate") and callable(obj.generate)
 
 
-def check_spec(baseline, x_shape, data):
+def check_spec(baseline: Baseline, x_shape: tuple[int, ...], data: Data | None) -> None:
     """Validate the baseline argument before any work (shapes, names, data presence)."""
     if isinstance(baseline, str):
         if baseline not in NAMES:
@@ -95,8 +99,9 @@ def _check_data(data, x_shape):
         raise InputError(f"data: training images have shape {shape}, x has {tuple(x_shape[1:])}")
 
 
-def resolve(baseline, x, original_class, target_class, *, data=None, seed=0, input_range=None,
-            sigma=2.0, allow_mismatch=False, model=None):
+def resolve(baseline: Baseline, x: Float32, original_class: IntArray, target_class: IntArray | None, *,
+            data: Data | None = None, seed: int = 0, input_range: Range | None = None, sigma: float = 2.0,
+            allow_mismatch: bool = False, model: Model | None = None) -> PointBaselines | ReferenceSet:
     """Turn the ``baseline`` argument into :class:`PointBaselines` or a :class:`ReferenceSet`.
 
     ``input_range``: (low, high) or an :class:`~tfx_explain.input_range.InputRange`; ``"max"`` and

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import rng
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 
 @dataclass
@@ -33,12 +37,12 @@ class ReferenceSet:
     name: str = "train"
     info: dict = field(default_factory=dict)
 
-    def candidates(self, cls):
+    def candidates(self, cls: int) -> NDArray[np.intp]:
         if self.classes is None:
             return np.arange(len(self.pool))
         return np.flatnonzero(self.pool_labels == cls)
 
-    def draw_indices(self, sample_ids, n_refs, seed):
+    def draw_indices(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> NDArray[np.int64]:
         """(len(sample_ids), n_refs) pool indices, without replacement where the candidate set allows."""
         sample_ids = np.asarray(sample_ids, np.int64)
         out = np.empty((len(sample_ids), n_refs), np.int64)
@@ -52,5 +56,5 @@ class ReferenceSet:
             out[rows] = cand[np.tile(order, (1, reps))[:, :n_refs]]
         return out
 
-    def draw(self, sample_ids, n_refs, seed):
+    def draw(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> NDArray[Any]:
         return self.pool[self.draw_indices(sample_ids, n_refs, seed)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +19,13 @@ from ..errors import InputError
 from . import search
 from .base import ReferenceSet
 from .source import TrainingData
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .._typing import Float32, IntArray
+
+    Training = NDArray[Any] | TrainingData | Any  # images array, TrainingData, or a tf.data.Dataset
 
 CACHE_BYTES = 64 << 20  # float32 baseline images kept by the answer cache (least recently used evicted)
 
@@ -72,8 +80,9 @@ def _groups(original_class, target_class):
     return one_vs_one, np.asarray(target_class if one_vs_one else original_class, np.int64)
 
 
-def mdts(x, original_class, target_class, train_images, train_labels=None, batch_size=search.QUERY_CHUNK,
-         stats=None):
+def mdts(x: Float32, original_class: IntArray, target_class: IntArray | None, train_images: Training,
+         train_labels: IntArray | None = None, batch_size: int = search.QUERY_CHUNK,
+         stats: dict[str, Any] | None = None) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """Minimum-distance training sample (Bach et al., 2015; ganmex_main.txt §2.2 and Eq. 1).
 
     For one-vs-one, the training image of the target class nearest to x in L2; for one-vs-all (target None), the
@@ -133,7 +142,8 @@ def _search(flat, classes, one_vs_one, training, skip, batch_size):
     return found
 
 
-def random_target(x, original_class, target_class, train_images, train_labels=None, seed=0):
+def random_target(x: Float32, original_class: IntArray, target_class: IntArray | None, train_images: Training,
+                  train_labels: IntArray | None = None, seed: int = 0) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """A random training image of the target class (any other class for one-vs-all), per (seed, sample).
 
     Sample i takes the ``floor(u_i * n)``-th eligible image in reading order, u_i uniform from
@@ -157,7 +167,8 @@ def random_target(x, original_class, target_class, train_images, train_labels=No
     return draw.values.reshape(x.shape), draw.index
 
 
-def train_distribution(original_class, target_class, train_images, train_labels=None):
+def train_distribution(original_class: IntArray, target_class: IntArray | None, train_images: Training,
+                       train_labels: IntArray | None = None) -> ReferenceSet:
     """The training distribution as a reference set: the target class for one-vs-one (GANMEX's EG
     variant, ganmex_main.txt §4), the whole training set for one-vs-all (Erion et al.).
 

@@ -15,9 +15,21 @@ pass through unchanged (see :func:`resolve`).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal
+
 from ..errors import DataNotFoundError, InputError
 from . import colored, composite, digits, fashion_mnist, tfds_source
 from ._common import as_images, as_labels, check_image_size, check_split
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import tensorflow as tf
+    from numpy.typing import NDArray
+
+    from .._typing import Data, PathLike
+
+Split = Literal["train", "test"]
 
 BUILTIN = ("digits", "fashion_mnist")
 PREFIXES = ("colored_", "composite_", "tfds:")
@@ -53,7 +65,7 @@ def _is_tfds_name(name):
     return name.split("/")[0].split(":")[0] in set(tfds.list_builders(with_community_datasets=False))
 
 
-def channels(name, data_dir=None):
+def channels(name: str, data_dir: PathLike | None = None) -> int | None:
     """The channel count of dataset ``name`` without loading it, or None when it cannot be told cheaply.
 
     ``digits`` and ``fashion_mnist``: 1; ``colored_*`` and ``composite_*``: 3; TFDS names: from the
@@ -73,7 +85,9 @@ def channels(name, data_dir=None):
         return None
 
 
-def load(name, split="train", *, image_size=None, data_dir=None, download=False, with_masks=False, **options):
+def load(name: str, split: Split = "train", *, image_size: int | tuple[int, int] | None = None,
+         data_dir: PathLike | None = None, download: bool = False, with_masks: bool = False,
+         **options: Any) -> tuple[NDArray[Any], ...]:
     """Load a dataset split as numpy arrays.
 
     Args:
@@ -116,8 +130,9 @@ def load(name, split="train", *, image_size=None, data_dir=None, download=False,
     return tfds_source.load(tfds_name, split, image_size=image_size, data_dir=data_dir, download=download)
 
 
-def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_dir=None, download=False,
-                 shuffle=False, seed=0, **options):
+def load_dataset(name: str, split: Split = "train", *, batch_size: int | None = None, image_size: int | tuple[int,
+                 int] | None = None, data_dir: PathLike | None = None, download: bool = False,
+                 shuffle: bool = False, seed: int = 0, **options: Any) -> tf.data.Dataset:
     """The tf.data form: a ``tf.data.Dataset`` of (image, label), batched when ``batch_size`` is given.
 
     TFDS datasets stream from disk and never sit in memory whole; the built-in sets are small enough to
@@ -140,7 +155,7 @@ def load_dataset(name, split="train", *, batch_size=None, image_size=None, data_
     return ds.batch(batch_size) if batch_size else ds
 
 
-def class_names(name, **options):
+def class_names(name: str, **options: Any) -> Sequence[str] | None:
     """Human-readable class names of a dataset, or None when unknown."""
     _check_name(name)
     if name == "digits":
@@ -154,16 +169,17 @@ def class_names(name, **options):
         base = class_names(objects)
         objs = options.get("object_classes") or composite.DEFAULT_OBJECTS[objects]
         scenes = options.get("scenes") or composite.DEFAULT_SCENES
-        return tuple(f"{base[c]}/{s}" for c in objs for s in scenes)
+        # the objects of a composite dataset (digits, fashion_mnist) are always named: base is never None here
+        return tuple(f"{base[c]}/{s}" for c in objs for s in scenes)  # type: ignore[index]
     return tfds_source.class_names(name[len("tfds:"):] if name.startswith("tfds:") else name)
 
 
-def num_classes(name, **options):
+def num_classes(name: str, **options: Any) -> int | None:
     names = class_names(name, **options)
     return len(names) if names else None
 
 
-def available():
+def available() -> dict[str, str]:
     """Which datasets can be loaded on this machine right now (name -> short status)."""
     status = {"digits": "present (bundled with scikit-learn)", "composite_digits": "present"}
     fm = fashion_mnist.find_files("train")
@@ -179,7 +195,8 @@ def available():
     return status
 
 
-def resolve(data, split="train", **kwargs):
+def resolve(data: Data | tf.data.Dataset, split: Split = "train", **kwargs: Any) -> tuple[NDArray[Any],
+            ...] | tf.data.Dataset:
     """Turn ``data`` (a name, an (images, labels) pair, or a tf.data.Dataset) into what trainers take.
 
     Names are loaded; numpy pairs are validated and returned as (images, labels); datasets pass through.

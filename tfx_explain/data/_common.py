@@ -1,9 +1,16 @@
 """Shared helpers of the dataset loaders: checks, resizing and the split names."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Images
 
 SPLITS = ("train", "test")
 
@@ -41,7 +48,7 @@ def resize(images, size):
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, h, w, images.shape[-1]), np.float32)
 
 
-def as_images(images, name="images", allow_single=True):
+def as_images(images: Images, name: str = "images", allow_single: bool = True) -> NDArray[np.float32]:
     """Validate user images: a float NHWC array (or, with ``allow_single``, one HWC image), finite values.
 
     Returns a float32 array of rank 4. Raises InputError naming ``name`` otherwise.
@@ -65,7 +72,7 @@ def as_images(images, name="images", allow_single=True):
     return arr
 
 
-def as_labels(labels, n, num_classes=None, name="labels"):
+def as_labels(labels: ArrayLike, n: int, num_classes: int | None = None, name: str = "labels") -> NDArray[np.int64]:
     """Validate integer labels of length ``n`` in [0, num_classes)."""
     arr = np.asarray(labels)
     if arr.ndim == 2 and arr.shape[1] > 1:  # one-hot

@@ -34,7 +34,7 @@ class AdversarialModel(keras.Model):
     Keras runs per replica.
     """
 
-    loss_names = ()
+    loss_names: tuple[str, ...] = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

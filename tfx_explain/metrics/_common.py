@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -9,6 +10,9 @@ from ..data import as_images
 from ..errors import InputError
 from ..models import introspect
 from ..targets import ScoreFunction, class_weights, resolve_classes
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 GRANULARITIES = ("element", "pixel")
 # np.trapezoid is NumPy >= 2.0; np.trapz is the same rule under its older name (removed in NumPy 2.x).
@@ -37,12 +41,12 @@ class MetricResult:
     higher_is_better: bool
     extras: dict = field(default_factory=dict)
 
-    def summary(self):
+    def summary(self) -> dict[str, float]:
         """Mean, standard deviation, standard error and count over the finite per-sample values."""
         return summarize(self.values)
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return self.summary()["mean"]
 
     def __repr__(self):
@@ -51,7 +55,7 @@ class MetricResult:
                 f"{' undefined=' + str(s['undefined']) if s['undefined'] else ''})")
 
 
-def summarize(values):
+def summarize(values: ArrayLike) -> dict[str, float]:
     """{"mean", "std", "sem", "median", "n", "undefined"} over the finite entries of ``values``."""
     values = np.asarray(values, np.float64).reshape(-1)
     finite = values[np.isfinite(values)]

@@ -8,28 +8,36 @@ the baseline belongs to the target class, is realistic, and is close to the inpu
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
-def target_success(model, baselines, target_class, batch_size=256):
+    from .._typing import Classes, Images, Model
+
+
+def target_success(model: Model, baselines: Images, target_class: Classes,
+                   batch_size: int = 256) -> tuple[NDArray[np.bool_], float]:
     """Per sample, whether ``argmax model(baseline) == target_class``; returns (per_sample bool, rate)."""
     predicted = np.asarray(model.predict(baselines, batch_size=batch_size, verbose=0)).argmax(axis=1)
     hits = predicted == np.asarray(target_class)
     return hits, float(hits.mean()) if len(hits) else float("nan")
 
 
-def dominant_channel(images):
+def dominant_channel(images: NDArray[Any]) -> NDArray[np.intp]:
     """The colour channel holding most of each image's intensity: (N,) ints."""
     return np.asarray(images).reshape(len(images), -1, images.shape[-1]).sum(axis=1).argmax(axis=1)
 
 
-def colour_preservation(inputs, baselines):
+def colour_preservation(inputs: NDArray[Any], baselines: NDArray[Any]) -> tuple[NDArray[np.bool_], float]:
     """Per sample, whether the baseline's dominant channel is the input's; returns (per_sample bool, rate)."""
     same = dominant_channel(inputs) == dominant_channel(baselines)
     return same, float(same.mean()) if len(same) else float("nan")
 
 
-def baseline_distance(inputs, baselines):
+def baseline_distance(inputs: NDArray[Any], baselines: ArrayLike) -> NDArray[np.float64]:
     """||x - baseline||_2 per sample (Euclidean, in the classifier's input space, ganmex_appendix B)."""
     diff = (np.asarray(inputs, np.float64) - np.asarray(baselines, np.float64)).reshape(len(inputs), -1)
     return np.sqrt((diff ** 2).sum(axis=1))

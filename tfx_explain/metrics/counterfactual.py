@@ -14,15 +14,26 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
 from .. import input_range as ir
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import keras
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Classes, Data, Images, Model, PathLike, Range
+
 # --------------------------------------------------------------------------- AOSPC
 
 
-def normalized_maps(saliency):
+def normalized_maps(saliency: ArrayLike) -> NDArray[np.float64]:
     """(N, H, W[, C]) -> (N, H, W) in [0, 1]: |saliency| summed over channels, min-max per image (§5.4)."""
     s = np.abs(np.asarray(saliency, np.float64))
     if s.ndim == 4:
@@ -34,7 +45,7 @@ def normalized_maps(saliency):
     return np.where(span > 0, (s - lo) / np.where(span > 0, span, 1.0), 0.0)
 
 
-def segment_ranks(maps, threshold):
+def segment_ranks(maps: NDArray[Any], threshold: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Per pixel, the perturbation order of its segment: the connected components (8-connectivity) of
     ``maps >= threshold``, ranked per image by their mean map value, highest first (§5.4 and its footnote
     3); pixels outside every segment get a rank larger than any step. Returns (ranks (N, H, W), counts (N,))."""
@@ -58,8 +69,9 @@ def segment_ranks(maps, threshold):
     return lookup[labels], np.bincount(image_of, minlength=len(maps))
 
 
-def aospc(model, x, saliency, *, class_index=None, thresholds=(0.5, 0.7, 0.9), steps=10, value_range=None,
-          seed=0, batch_size=32):
+def aospc(model: Model, x: Images, saliency: ArrayLike, *, class_index: Classes | None = None,
+          thresholds: Sequence[float] = (0.5, 0.7, 0.9), steps: int = 10, value_range: Range | None = None,
+          seed: int = 0, batch_size: int = 32) -> dict[str, Any]:
     """Area over the segment perturbation curve (ExplainGAN Eq. 17), one value per threshold.
 
     Maps are normalised to [0, 1] and thresholded; the segments (connected components) are perturbed one
@@ -107,7 +119,7 @@ def aospc(model, x, saliency, *, class_index=None, thresholds=(0.5, 0.7, 0.9), s
         return tf.reshape(tf.gather(probs, cls_c, axis=2, batch_dims=1), (shape[0], shape[1], steps + 1))
 
     scores = map_batches(curves, [x, noise, ranks, class_index], batch_size, desc="aospc")  # (N, T, K+1)
-    result = {"aospc": {}, "curves": {}, "segments": {}, "area": {}}
+    result: dict[str, Any] = {"aospc": {}, "curves": {}, "segments": {}, "area": {}}
     for i, t in enumerate(thresholds):
         drops = scores[:, i, :1] - scores[:, i]
         result["aospc"][t] = float(drops.mean())
@@ -120,7 +132,9 @@ def aospc(model, x, saliency, *, class_index=None, thresholds=(0.5, 0.7, 0.9), s
 # --------------------------------------------------------------------------- substitutability, sparsity
 
 
-def substitution_set(real_images, real_labels, generated_images, generated_labels, replace=(0, 1)):
+def substitution_set(real_images: ArrayLike, real_labels: NDArray[Any], generated_images: ArrayLike,
+                     generated_labels: NDArray[Any], replace: Sequence[int] = (0, 1)) -> tuple[NDArray[Any],
+                     NDArray[np.int64]]:
     """The training set with the samples of the classes in ``replace`` swapped for generated ones.
 
     ExplainGAN Tables 2-3: "Composite 0" replaces the class-0 training samples with the composites C_0 made
@@ -133,12 +147,13 @@ def substitution_set(real_images, real_labels, generated_images, generated_label
     return images, np.concatenate([real_labels[keep], generated_labels[take]]).astype(np.int64)
 
 
-def accuracy(model, images, labels, batch_size=256):
+def accuracy(model: Model, images: ArrayLike, labels: ArrayLike, batch_size: int = 256) -> float:
     return float((np.asarray(model.predict(images, batch_size=batch_size, verbose=0)).argmax(axis=1)
                   == np.asarray(labels)).mean())
 
 
-def substitutability(train_fn, training_set, test, *, ceiling):
+def substitutability(train_fn: Callable[[NDArray[Any], NDArray[Any]], Model], training_set: tuple[NDArray[Any],
+                     NDArray[Any]], test: tuple[NDArray[Any], NDArray[Any]], *, ceiling: float) -> dict[str, Any]:
     """R% substitutability (ExplainGAN §5.5): a classifier of the original architecture and settings is
     retrained by ``train_fn(images, labels) -> keras model`` on ``training_set`` (generated boundary-crossing
     images, see :func:`substitution_set`) and tested on the real ``test`` = (images, labels);
@@ -151,7 +166,7 @@ def substitutability(train_fn, training_set, test, *, ceiling):
             "train_size": int(len(training_set[0]))}
 
 
-def mask_sparsity(masks, threshold=0.5):
+def mask_sparsity(masks: NDArray[Any] | Sequence[Any], threshold: float = 0.5) -> dict[str, Any]:
     """Localisation of ExplainGAN masks (§5.5: "the number of non-zero elements of the mask"), as fractions
     of the image: ``nonzero`` (mask > threshold, per image) and ``l1`` (mean mask value, per image)."""
     m = np.asarray(masks, np.float64).reshape(len(masks), -1)
@@ -162,7 +177,7 @@ def mask_sparsity(masks, threshold=0.5):
 # --------------------------------------------------------------------------- compatibility with f
 
 
-def compatibility(requested, achieved, bins=None):
+def compatibility(requested: ArrayLike, achieved: ArrayLike, bins: int | None = None) -> dict[str, float]:
     """Compatibility with the classifier (PE §4.1, Fig. 3): requested f(x) + delta against achieved f(x_delta).
 
     Returns Pearson and Spearman correlations, the MSE, the mean Bernoulli KL(requested || achieved)
@@ -205,7 +220,8 @@ def _series_statistics(p, q):
             "offset_share": float(1.0 - within / total) if total > 0 else 0.0}
 
 
-def compatibility_plot(requested, achieved, path=None, title=None):
+def compatibility_plot(requested: ArrayLike, achieved: ArrayLike, path: PathLike | None = None,
+                       title: str | None = None) -> Figure:
     """Box plots of achieved f(x_delta) per requested value, with the identity line (PE Fig. 3)."""
     import matplotlib
 
@@ -236,7 +252,7 @@ def compatibility_plot(requested, achieved, path=None, title=None):
 # --------------------------------------------------------------------------- FID on our own features
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
+def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike, eps: float = 1e-6) -> float:
     """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) (Heusel et al., 2017), in float64, with the usual
     safeguards of TTUR's fid.py: eps * I added when the square root is not finite, and a negligible
     imaginary part dropped (a large one raises)."""
@@ -256,12 +272,13 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
 
 
-def feature_statistics(features):
+def feature_statistics(features: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     f = np.asarray(features, np.float64)
     return f.mean(axis=0), np.cov(f, rowvar=False)
 
 
-def fid(features_fn, real, generated, batch_size=256):
+def fid(features_fn: Callable[[NDArray[Any]], ArrayLike], real: ArrayLike, generated: ArrayLike,
+        batch_size: int = 256) -> float:
     """Frechet distance between the feature statistics of ``real`` and ``generated`` images, with
     ``features_fn`` e.g. from :func:`train_feature_extractor`. Biased by the sample size: compare at equal N."""
     from ..batching import map_batches
@@ -271,7 +288,8 @@ def fid(features_fn, real, generated, batch_size=256):
     return frechet_distance(*stats[0], *stats[1])
 
 
-def train_feature_extractor(data, *, dim=64, epochs=5, batch_size=64, seed=0, verbose=0):
+def train_feature_extractor(data: Data, *, dim: int = 64, epochs: int = 5, batch_size: int = 64, seed: int = 0,
+                            verbose: int = 0) -> keras.Model:
     """A small CNN trained here on every class of ``data`` (a name or (images, labels)); returns the Keras
     model from its input to the ``dim``-unit penultimate layer, the FID feature space."""
     import keras
@@ -297,7 +315,7 @@ def train_feature_extractor(data, *, dim=64, epochs=5, batch_size=64, seed=0, ve
 # --------------------------------------------------------------------------- latent space closeness
 
 
-def latent_space_closeness(real_embeddings, explanation_embeddings):
+def latent_space_closeness(real_embeddings: ArrayLike, explanation_embeddings: ArrayLike) -> float:
     """PE Eq. 10: the share of queries x whose explanation x_delta is closer to x in the embedding space,
     ||E(x) - E(x_delta)||, than to every other query's explanation at the same delta,
     min_{m != x} ||E(x_delta) - E(m)||. ``explanation_embeddings`` is (N, d) or (D, N, d) for D deltas
@@ -320,7 +338,8 @@ def latent_space_closeness(real_embeddings, explanation_embeddings):
 # --------------------------------------------------------------------------- bias detection (PE §4.4)
 
 
-def confound_by_colour(images, labels, correlation, seed=0):
+def confound_by_colour(images: ArrayLike, labels: ArrayLike, correlation: float,
+                       seed: int = 0) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """Colour grey images (N, H, W, 1) red or green so that the colour agrees with the binary label with
     probability ``correlation``: label 1 is red (label 0 green) for that share, the other colour otherwise.
     ``correlation=1`` gives a fully confounded set, 0.5 an unconfounded one. Returns (images (N, H, W, 3),
@@ -337,12 +356,13 @@ def confound_by_colour(images, labels, correlation, seed=0):
     return out, colour
 
 
-def colour_attribute(images):
+def colour_attribute(images: ArrayLike) -> NDArray[np.int64]:
     """The oracle of the confounder: the channel (0 red, 1 green, 2 blue) holding most of the intensity."""
     return np.asarray(images, np.float64).sum(axis=(1, 2)).argmax(axis=1).astype(np.int64)
 
 
-def confounding(query_attribute, present_attribute, absent_attribute, names=("red", "green")):
+def confounding(query_attribute: ArrayLike, present_attribute: ArrayLike, absent_attribute: ArrayLike,
+                names: Sequence[str] = ("red", "green")) -> dict[str, Any]:
     """PE Table 3: for explanations asked to show the target (f(x) + delta > 0.9, ``present``) and to hide it
     (< 0.1, ``absent``), the share of each attribute value among them, and ``overall``, the share whose
     attribute differs from the query's, E[1(g(x_delta) != a)]."""

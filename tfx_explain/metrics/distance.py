@@ -10,16 +10,25 @@ the cap. Distances are exact: pairwise ||x||^2 - 2 x.x' + ||x'||^2 in float64 bl
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..data import as_images, as_labels
 from ..errors import InputError
 from ._common import MetricResult
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy.typing import ArrayLike
+
+    from .._typing import Images
+
 BLOCK = 1024
 
 
-def class_distances(x, labels, *, max_samples=2000, seed=0):
+def class_distances(x: Images, labels: ArrayLike, *, max_samples: int = 2000, seed: int = 0) -> dict[str, float]:
     """{"d_intra", "d_inter", "n"}: mean pairwise distances within and across classes (Table 2)."""
     x = as_images(x, "x")
     labels = as_labels(labels, len(x), name="labels")
@@ -44,7 +53,7 @@ def class_distances(x, labels, *, max_samples=2000, seed=0):
     return {"d_intra": intra_sum / max(intra_n, 1), "d_inter": inter_sum / max(inter_n, 1), "n": int(len(x))}
 
 
-def baseline_distance(x, baselines):
+def baseline_distance(x: Images, baselines: ArrayLike) -> MetricResult:
     """||x - b|| per sample as a :class:`MetricResult` (lower is closer, the minimum-distance goal, Eq. 1)."""
     x = as_images(x, "x")
     b = np.asarray(baselines, np.float64)
@@ -54,7 +63,8 @@ def baseline_distance(x, baselines):
     return MetricResult("baseline_distance", values, False)
 
 
-def distance_table(x, labels, baselines_by_kind, *, max_samples=2000, seed=0):
+def distance_table(x: Images, labels: ArrayLike, baselines_by_kind: Mapping[str, tuple[ArrayLike, ArrayLike]], *,
+                   max_samples: int = 2000, seed: int = 0) -> dict[str, float]:
     """Table 2 for one dataset: D_intra, D_inter and the mean ||x - b|| of each baseline kind.
 
     ``baselines_by_kind`` maps a column name ("GAN", "MDTS", "Rand", "Zero") to (x_rows, baselines): the

@@ -23,6 +23,8 @@ The D single-feature alterations of many images are evaluated in batches (one mo
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..data import as_images
@@ -32,10 +34,18 @@ from ._common import (MetricResult, check_granularity, check_inputs, feature_sco
                       resolve_fill, resolve_target, spearman_rows)
 from .perturbation import score_curve
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
-def single_feature_deltas(model, x, original_class=None, target_class=None, *, fill="flip", baselines=None,
-                          granularity="element", score="probability", batch_size=None, strategy=None,
-                          progress=False, input_range=None):
+    from .._typing import Classes, FillerSpec, Granularity, Images, Model, Progress, Range, Score, Strategy
+
+
+def single_feature_deltas(model: Model, x: Images, original_class: Classes | None = None,
+                          target_class: Classes | None = None, *, fill: FillerSpec = "flip",
+                          baselines: ArrayLike | None = None, granularity: Granularity = "element",
+                          score: Score = "probability", batch_size: int | None = None,
+                          strategy: Strategy | None = None, progress: Progress = False,
+                          input_range: Range | None = None) -> NDArray[np.float64]:
     """(N, D) delta_i = S_w(x) - S_w(x with only feature i altered), for every feature of every sample.
 
     A mask-independent fill (flip, zero, baseline, ...) is applied inside one TensorFlow function to
@@ -108,9 +118,11 @@ class _OneHotFill:
         return self.fill(images, single.reshape(masks.shape))
 
 
-def faithfulness(model, x, attributions, original_class=None, target_class=None, *, deltas=None, fill="flip",
-                 baselines=None, granularity="element", score="probability", batch_size=None, strategy=None,
-                 progress=False, input_range=None):
+def faithfulness(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+                 target_class: Classes | None = None, *, deltas: ArrayLike | None = None, fill: FillerSpec = "flip",
+                 baselines: ArrayLike | None = None, granularity: Granularity = "element",
+                 score: Score = "probability", batch_size: int | None = None, strategy: Strategy | None = None,
+                 progress: Progress = False, input_range: Range | None = None) -> MetricResult:
     """Faithfulness (Alvarez-Melis & Jaakkola, 2018): Pearson corr(A_i, delta_i) per sample."""
     x, a, deltas = _prepare(model, x, attributions, original_class, target_class, deltas, fill, baselines,
                             granularity, score, batch_size, strategy, progress, input_range)
@@ -118,9 +130,11 @@ def faithfulness(model, x, attributions, original_class=None, target_class=None,
     return MetricResult("faithfulness", values, True, _settings(fill, granularity, score))
 
 
-def monotonicity(model, x, attributions, original_class=None, target_class=None, *, deltas=None, fill="flip",
-                 baselines=None, granularity="element", score="probability", batch_size=None, strategy=None,
-                 progress=False, input_range=None):
+def monotonicity(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+                 target_class: Classes | None = None, *, deltas: ArrayLike | None = None, fill: FillerSpec = "flip",
+                 baselines: ArrayLike | None = None, granularity: Granularity = "element",
+                 score: Score = "probability", batch_size: int | None = None, strategy: Strategy | None = None,
+                 progress: Progress = False, input_range: Range | None = None) -> MetricResult:
     """Monotonicity (Nguyen & Martinez, 2020): Spearman corr(|A_i|, delta_i^2) per sample."""
     x, a, deltas = _prepare(model, x, attributions, original_class, target_class, deltas, fill, baselines,
                             granularity, score, batch_size, strategy, progress, input_range)

@@ -17,6 +17,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,6 +28,13 @@ from .localization import edge_center_localization, inverse_localization
 from .perturbation import aopc, aopc_all, deletion, insertion
 from .sparsity import sparsity
 from ._common import summarize
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Baseline, Classes, Data, Images, Model, PathLike, Progress, Range, Score
 
 METRICS = ("aopc_100", "aopc_all", "deletion", "insertion", "sparsity", "faithfulness", "monotonicity",
            "inverse_localization", "edge_center_localization")
@@ -44,7 +52,7 @@ class GridResult:
     explanations: dict = field(default_factory=dict)  # (method, baseline) -> Explanation (if kept)
     settings: dict = field(default_factory=dict)
 
-    def columns(self):
+    def columns(self) -> list[tuple[str, str | None]]:
         seen = []
         for r in self.rows:
             key = (r["method"], r["baseline"])
@@ -52,7 +60,7 @@ class GridResult:
                 seen.append(key)
         return seen
 
-    def to_markdown(self, digits=3):
+    def to_markdown(self, digits: int = 3) -> str:
         """Metrics as rows, (method, baseline) cells as columns: ``mean ± standard error``."""
         cols = self.columns()
         lookup = {(r["method"], r["baseline"], r["metric"]): r for r in self.rows}
@@ -68,7 +76,7 @@ class GridResult:
             lines.append(f"| {metric} {arrow} | " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
-    def to_csv(self):
+    def to_csv(self) -> str:
         out = io.StringIO()
         keys = ["method", "baseline", "metric", "mean", "std", "sem", "median", "n", "undefined", "higher_is_better"]
         writer = csv.DictWriter(out, fieldnames=keys, extrasaction="ignore")
@@ -76,13 +84,13 @@ class GridResult:
         writer.writerows(self.rows)
         return out.getvalue()
 
-    def to_json(self, per_sample=False):
+    def to_json(self, per_sample: bool = False) -> str:
         obj = {"rows": self.rows, "settings": self.settings}
         if per_sample:
             obj["values"] = {"/".join(k): np.asarray(v.values).tolist() for k, v in self.results.items()}
         return json.dumps(obj, indent=2, default=_json_default)
 
-    def save(self, out_dir, stem="grid", per_sample=True):
+    def save(self, out_dir: PathLike, stem: str = "grid", per_sample: bool = True) -> list[Path]:
         """Write ``<stem>.md``, ``<stem>.csv`` and ``<stem>.json`` atomically; returns their paths."""
         out_dir = Path(out_dir)
         paths = []
@@ -105,7 +113,9 @@ def _json_default(obj):
     return str(obj)
 
 
-def expand_targets(x, original_class, num_classes, targets="random", seed=0):
+def expand_targets(x: Images, original_class: ArrayLike, num_classes: int, targets: Literal["random",
+                   "all"] = "random", seed: int = 0) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[np.int64],
+                   NDArray[np.int64]]:
     """One-vs-one pairs to evaluate: one random target per sample, or every other class.
 
     Returns (x_rep, original_class_rep, target_class_rep, index) where ``index`` maps rows to samples.
@@ -150,10 +160,15 @@ def _compatible(method, baseline):
     return True
 
 
-def evaluate_grid(model, x, original_class=None, target_class=None, *, methods=("integrated_gradients",),
-                  baselines=("zero",), metrics=("aopc_100", "sparsity"), data=None, masks=None, n_scenes=None,
-                  method_options=None, metric_options=None, score="probability", seed=0, batch_size=None,
-                  keep_explanations=False, progress=False, input_range=None):
+def evaluate_grid(model: Model, x: Images, original_class: Classes | None = None, target_class: Classes | None = None,
+                  *, methods: Sequence[str] = ("integrated_gradients",),
+                  baselines: Sequence[str] | Mapping[str, Baseline] = ("zero",), metrics: Sequence[str] = ("aopc_100",
+                  "sparsity"), data: Data | None = None, masks: ArrayLike | None = None, n_scenes: int | None = None,
+                  method_options: Mapping[str, Mapping[str, Any]] | None = None, metric_options: Mapping[str,
+                  Mapping[str, Any]] | None = None, score: Score = "probability", seed: int = 0,
+                  batch_size: int | None = None,
+                  keep_explanations: bool = False, progress: Progress = False,
+                  input_range: Range | None = None) -> GridResult:
     """Evaluate every compatible (method, baseline) on every metric.
 
     Args:
@@ -195,7 +210,7 @@ def evaluate_grid(model, x, original_class=None, target_class=None, *, methods=(
     grid = GridResult([], settings={"methods": list(methods), "baselines": list(baselines), "metrics": list(metrics),
                                     "score": score, "seed": seed, "n": int(len(x)),
                                     "metric_options": metric_options, "method_options": method_options})
-    shared = {}
+    shared: dict[Any, Any] = {}
     rng = ir.resolve(input_range, model, data, channels=np.shape(x)[-1])
     for method, label in combos:
         exp = explain_keras(model, x, method=method, baseline=baselines[label], original_class=original_class,
@@ -241,7 +256,8 @@ def _run_metric(metric, model, exp, masks, n_scenes, score, batch_size, progress
     return edge_center_localization(a, **options)
 
 
-def summary_table(rows, row_key, col_key, value="mean", digits=3):
+def summary_table(rows: Iterable[Mapping[str, Any]], row_key: str, col_key: str, value: str = "mean",
+                  digits: int = 3) -> str:
     """A markdown pivot of arbitrary rows (used by the reproduction script for the paper's layouts)."""
     rows = list(rows)
     row_names = list(dict.fromkeys(r[row_key] for r in rows))

@@ -21,10 +21,17 @@ summary counts them as undefined rather than letting one sample dominate the mea
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from ._common import MetricResult
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
 
 PAIR_KINDS = ("different object", "different scene", "both differ")
 
@@ -55,7 +62,8 @@ def _mask(mask, a, name):
     return (m > 0.5).astype(np.float64)
 
 
-def inverse_localization(attributions, original_class, target_class, masks, n_scenes):
+def inverse_localization(attributions: ArrayLike, original_class: ArrayLike, target_class: ArrayLike,
+                         masks: ArrayLike, n_scenes: int) -> MetricResult:
     """Inverse localization on composite (object x scene) data (§4.1, Table 1).
 
     Args:
@@ -103,7 +111,8 @@ def by_kind(values, kinds):
     return rows
 
 
-def edge_center_masks(shape, edge_fraction=0.25):
+def edge_center_masks(shape: Sequence[int], edge_fraction: float = 0.25) -> tuple[NDArray[np.float32],
+                      NDArray[np.float32]]:
     """(edge, center) float masks (H, W, 1): the two vertical edge strips and the band between (C.5)."""
     h, w = int(shape[0]), int(shape[1])
     if not 0 < edge_fraction < 0.5:
@@ -115,7 +124,7 @@ def edge_center_masks(shape, edge_fraction=0.25):
     return edge, 1.0 - edge
 
 
-def edge_center_localization(attributions, edge_fraction=0.25):
+def edge_center_localization(attributions: ArrayLike, edge_fraction: float = 0.25) -> MetricResult:
     """SVHN-style inverse localization (C.5): mean |A| on the vertical edges / mean |A| in the center."""
     a = np.asarray(attributions)
     if a.ndim != 4:

@@ -10,14 +10,21 @@ On the composite data the ground-truth box is the tightest box around the pasted
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
 ALPHAS = np.round(np.arange(0.0, 1.0, 0.05), 2)
 
 
-def mask_boxes(masks):
+def mask_boxes(masks: ArrayLike) -> NDArray[np.int64]:
     """(N, 4) boxes (top, left, bottom, right), bottom/right exclusive, around the nonzero pixels of (N, H, W)
     masks; an empty mask gives the whole image."""
     masks = np.asarray(masks) > 0
@@ -35,7 +42,7 @@ def _boxes(rows, cols):
     return np.stack([top, left, bottom, right], axis=-1)
 
 
-def heatmap_boxes(heatmaps, alphas=ALPHAS):
+def heatmap_boxes(heatmaps: ArrayLike, alphas: NDArray[Any] | Sequence[float] = ALPHAS) -> NDArray[np.int64]:
     """(N, A, 4) boxes of heat >= alpha * max for every alpha; heatmaps (N, H, W), negatives clipped to 0."""
     heat = np.maximum(np.asarray(heatmaps, np.float64), 0.0)
     peak = heat.reshape(len(heat), -1).max(axis=1)
@@ -45,7 +52,7 @@ def heatmap_boxes(heatmaps, alphas=ALPHAS):
     return _boxes(above.any(axis=3), above.any(axis=2))
 
 
-def box_iou(a, b):
+def box_iou(a: NDArray[Any], b: NDArray[Any]) -> NDArray[np.float64]:
     """Intersection over union of boxes (..., 4) in pixels."""
     inter_h = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     inter_w = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
@@ -54,7 +61,8 @@ def box_iou(a, b):
     return inter / np.maximum(area(a) + area(b) - inter, 1)
 
 
-def localization_error(heatmaps, gt_masks, alphas=ALPHAS, iou_threshold=0.5):
+def localization_error(heatmaps: ArrayLike, gt_masks: ArrayLike, alphas: NDArray[Any] | Sequence[float] = ALPHAS,
+                       iou_threshold: float = 0.5) -> dict[str, Any]:
     """Localization error for every alpha.
 
     Args:
@@ -81,8 +89,9 @@ def localization_error(heatmaps, gt_masks, alphas=ALPHAS, iou_threshold=0.5):
             "baseline_error": float((box_iou(whole[None], gt) < iou_threshold).mean())}
 
 
-def heldout_localization_error(heatmaps, gt_masks, heldout_heatmaps, heldout_masks, alphas=ALPHAS,
-                               iou_threshold=0.5):
+def heldout_localization_error(heatmaps: ArrayLike, gt_masks: ArrayLike, heldout_heatmaps: ArrayLike,
+                               heldout_masks: ArrayLike, alphas: NDArray[Any] | Sequence[float] = ALPHAS,
+                               iou_threshold: float = 0.5) -> dict[str, Any]:
     """Table 2's protocol: alpha* chosen on the held-out set, error measured on the test set at alpha*.
 
     Returns {"alpha", "error", "baseline_error", "failed": (N,) 1.0 where the test image's IoU < threshold}

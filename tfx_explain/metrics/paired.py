@@ -8,12 +8,18 @@ the exact McNemar test; a ranking is claimed only where the interval excludes 0.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..errors import InputError
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def paired_difference(a, b, *, confidence=0.95, n_resamples=9999, seed=0):
+
+def paired_difference(a: ArrayLike, b: ArrayLike, *, confidence: float = 0.95, n_resamples: int = 9999,
+                      seed: int = 0) -> dict[str, Any]:
     """Mean of ``a - b`` over images with a paired bootstrap interval (and McNemar's test for 0/1 outcomes).
 
     Args:

@@ -28,6 +28,8 @@ mask-independent ``reference`` (an inpainter) is called on batches of (image, le
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 
 from ..batching import map_batches, progress_bar
@@ -36,12 +38,23 @@ from ..perturbation.fillers import filler_name, reference_image
 from ._common import (EVALUATIONS_PER_CALL, MetricResult, check_granularity, check_inputs, check_positive_int,
                       descending_ranks, feature_scores, metric_range, resolve_fill, resolve_target, trapezoid)
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Classes, FillerSpec, Granularity, Images, Model, Progress, Range, Score, Strategy
+
+    from ..perturbation.fillers import Filler
+    from ._common import Target
+
 MODES = ("delete", "insert")
 
 
-def perturbation_curve(model, x, attributions, original_class=None, target_class=None, *, max_features=None,
-                       step=1, fill="flip", baselines=None, granularity="element", score="probability",
-                       batch_size=None, strategy=None, progress=False, name=None, input_range=None):
+def perturbation_curve(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+                       target_class: Classes | None = None, *, max_features: int | None = None, step: int = 1,
+                       fill: FillerSpec = "flip", baselines: ArrayLike | None = None,
+                       granularity: Granularity = "element", score: Score = "probability",
+                       batch_size: int | None = None, strategy: Strategy | None = None, progress: Progress = False,
+                       name: str | None = None, input_range: Range | None = None) -> MetricResult:
     """Score curve under cumulative removal of the most attributed features, and its AOPC (C.1).
 
     Args:
@@ -86,19 +99,23 @@ def perturbation_curve(model, x, attributions, original_class=None, target_class
                      "score": score}})
 
 
-def aopc(model, x, attributions, original_class=None, target_class=None, *, L=100, **options):
+def aopc(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+         target_class: Classes | None = None, *, L: int = 100, **options: Any) -> MetricResult:
     """AOPC_L (ganmex_appendix.txt C.1): the mean score drop over the first L flipped features."""
     return perturbation_curve(model, x, attributions, original_class, target_class, max_features=L, **options)
 
 
-def aopc_all(model, x, attributions, original_class=None, target_class=None, **options):
+def aopc_all(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+             target_class: Classes | None = None, **options: Any) -> MetricResult:
     """AOPC_all (ganmex_appendix.txt C.1): the mean score drop over all D flipped features."""
     return perturbation_curve(model, x, attributions, original_class, target_class, max_features=None, **options)
 
 
-def deletion(model, x, attributions, original_class=None, target_class=None, *, steps=100, fill="zero",
-             baselines=None, granularity="pixel", score="probability", batch_size=None, strategy=None,
-             progress=False, input_range=None):
+def deletion(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+             target_class: Classes | None = None, *, steps: int = 100, fill: FillerSpec = "zero",
+             baselines: ArrayLike | None = None, granularity: Granularity = "pixel", score: Score = "probability",
+             batch_size: int | None = None, strategy: Strategy | None = None, progress: Progress = False,
+             input_range: Range | None = None) -> MetricResult:
     """Deletion (Petsiuk et al., 2018): area under S_w while the most important pixels are removed.
 
     ``steps`` levels between none and all features removed (evenly spaced counts); low is good.
@@ -109,9 +126,11 @@ def deletion(model, x, attributions, original_class=None, target_class=None, *, 
                         fill, baselines, granularity, score, batch_size, strategy, progress, input_range)
 
 
-def insertion(model, x, attributions, original_class=None, target_class=None, *, steps=100, fill="blur",
-              baselines=None, granularity="pixel", score="probability", batch_size=None, strategy=None,
-              progress=False, input_range=None):
+def insertion(model: Model, x: Images, attributions: ArrayLike, original_class: Classes | None = None,
+              target_class: Classes | None = None, *, steps: int = 100, fill: FillerSpec = "blur",
+              baselines: ArrayLike | None = None, granularity: Granularity = "pixel", score: Score = "probability",
+              batch_size: int | None = None, strategy: Strategy | None = None, progress: Progress = False,
+              input_range: Range | None = None) -> MetricResult:
     """Insertion (Petsiuk et al., 2018): area under S_w while the most important pixels are put back
     into the fully filled image; high is good.
 
@@ -141,8 +160,10 @@ def _area_metric(label, mode, higher, model, x, attributions, original_class, ta
         "settings": {"steps": steps, "fill": filler_name(fill_fn), "granularity": granularity, "score": score}})
 
 
-def score_curve(target, x, ranks, levels, fill, mode="delete", granularity="element", *, batch_size=None,
-                strategy=None, progress=False):
+def score_curve(target: Target, x: NDArray[np.float32], ranks: NDArray[Any], levels: ArrayLike, fill: Filler,
+                mode: Literal["delete", "insert"] = "delete", granularity: Granularity = "element", *,
+                batch_size: int | None = None, strategy: Strategy | None = None,
+                progress: Progress = False) -> NDArray[np.float64]:
     """(N, len(levels)) S_w of every perturbation level of every image.
 
     Level k removes the features with rank < k (``mode="delete"``), or keeps only those and fills the rest

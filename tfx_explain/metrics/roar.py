@@ -19,6 +19,7 @@ input element; removed features take the training set's per-channel mean (Hooker
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,6 +27,14 @@ from ..data import as_images, as_labels
 from ..errors import InputError
 from ..perturbation.fillers import filler_name
 from ._common import MetricResult, check_granularity, descending_ranks, feature_scores, resolve_fill, trapezoid
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import FillerSpec, Granularity, Images, PathLike, Progress
+    from ..perturbation.fillers import Filler
 
 FRACTIONS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 PRESETS = {
@@ -41,12 +50,12 @@ PRESETS = {
 }
 
 
-def default_pairs(num_classes):
+def default_pairs(num_classes: int) -> list[tuple[int, int]]:
     """(0, 1), (2, 3), ...: every class in one pair (the last class is left out when K is odd)."""
     return [(c, c + 1) for c in range(0, int(num_classes) - 1, 2)]
 
 
-def pair_partners(labels, pairs):
+def pair_partners(labels: ArrayLike, pairs: Sequence[tuple[int, int]]) -> NDArray[np.int64]:
     """(N,) the partner class of each sample's class in ``pairs`` (-1 for classes in no pair).
 
     The one-vs-one target of ROAR: explain a sample of c_i against c'_i and vice versa.
@@ -67,7 +76,8 @@ def _check_pairs(pairs):
     return pairs
 
 
-def remove_features(x, attributions, fraction, fill, granularity="element"):
+def remove_features(x: NDArray[Any], attributions: NDArray[Any], fraction: float, fill: Filler,
+                    granularity: Granularity = "element") -> NDArray[np.float32]:
     """x with the top ``fraction`` of its features (by descending attribution) replaced by the fill."""
     n_features = feature_scores(attributions[:1], granularity).shape[1]
     k = int(round(float(fraction) * n_features))
@@ -77,9 +87,11 @@ def remove_features(x, attributions, fraction, fill, granularity="element"):
     return np.asarray(fill(x, masks), np.float32)
 
 
-def roar(x_train, y_train, attributions_train, x_test, y_test, attributions_test, *, pairs=None,
-         fractions=FRACTIONS, fill="mean", preset="cpu", granularity="element", seed=0, progress=False,
-         checkpoint=None, **train_options):
+def roar(x_train: Images, y_train: ArrayLike, attributions_train: ArrayLike, x_test: Images, y_test: ArrayLike,
+         attributions_test: ArrayLike, *, pairs: Sequence[tuple[int, int]] | None = None,
+         fractions: Sequence[float] = FRACTIONS, fill: FillerSpec = "mean", preset: Literal["paper", "cpu",
+         "tiny"] = "cpu", granularity: Granularity = "element", seed: int = 0, progress: Progress = False,
+         checkpoint: PathLike | None = None, **train_options: Any) -> MetricResult:
     """One-vs-one ROAR (C.2): retrain a binary classifier per class pair and removed fraction.
 
     Args:

@@ -19,30 +19,38 @@ Identical maps score 1 on all three (a correlation with a constant map is otherw
 from __future__ import annotations
 
 from itertools import combinations
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import InputError
 from ._common import ssim as ssim_rows
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ..explanation import Explanation
+
 METRICS = ("ssim", "hog_pearson", "spearman")
 NORMALIZE = ("maxabs", None)
 
 
-def normalize_maxabs(heatmap):
+def normalize_maxabs(heatmap: NDArray[Any]) -> NDArray[Any]:
     """h / max|h| (a zero map stays zero): the reference's rescaling to [-1, 1]."""
     peak = np.abs(heatmap).max()
     return heatmap / peak if peak > 0 else heatmap
 
 
-def ssim(a, b, data_range=2.0, win_size=5):
+def ssim(a: NDArray[Any], b: NDArray[Any], data_range: float = 2.0, win_size: int = 5) -> float:
     """Structural similarity of two maps, uniform window (:func:`._common.ssim`, equal to scikit-image's)."""
     if np.array_equal(a, b):
         return 1.0
     return float(ssim_rows(a[None], b[None], data_range, win_size=win_size)[0])
 
 
-def hog_pearson(a, b, pixels_per_cell=16):
+def hog_pearson(a: NDArray[Any], b: NDArray[Any], pixels_per_cell: int = 16) -> float:
     """Pearson correlation of the HOG features of two maps."""
     from scipy.stats import pearsonr
     from skimage.feature import hog
@@ -57,7 +65,7 @@ def hog_pearson(a, b, pixels_per_cell=16):
     return float(pearsonr(fa, fb)[0])
 
 
-def spearman(a, b):
+def spearman(a: NDArray[Any], b: NDArray[Any]) -> float:
     """Spearman rank correlation of the flattened maps (scipy)."""
     from scipy.stats import spearmanr
 
@@ -68,12 +76,14 @@ def spearman(a, b):
     return float(spearmanr(a.ravel(), b.ravel())[0])
 
 
-def default_cell(size):
+def default_cell(size: int) -> int:
     """16 px HOG cells at 224 px, scaled to the map size (5 px at 64), at least 2."""
     return max(2, int(round(16 * size / 224)))
 
 
-def robustness(heatmaps, *, metrics=METRICS, normalize="maxabs", data_range=None, win_size=5, pixels_per_cell=None):
+def robustness(heatmaps: ArrayLike | Sequence[Explanation], *, metrics: Sequence[str] = METRICS,
+               normalize: Literal["maxabs"] | None = "maxabs", data_range: float | None = None, win_size: int = 5,
+               pixels_per_cell: int | None = None) -> dict[str, Any]:
     """Pairwise similarity of heatmaps across hyperparameter settings.
 
     Args:
@@ -99,7 +109,7 @@ def robustness(heatmaps, *, metrics=METRICS, normalize="maxabs", data_range=None
         maps = np.stack([[normalize_maxabs(m) for m in row] for row in maps])
     cell = pixels_per_cell or default_cell(min(height, width))
     pairs = list(combinations(range(k), 2))
-    out = {name: np.zeros(n) for name in metrics}
+    out: dict[str, Any] = {name: np.zeros(n) for name in metrics}
     for i in range(n):  # per image and pair: scikit-image and scipy work on one map at a time
         for name in metrics:
             scores = [_score(name, maps[p, i], maps[q, i], normalize, data_range, win_size, cell) for p, q in pairs]

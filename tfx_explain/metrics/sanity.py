@@ -22,6 +22,7 @@ A method that passes the check loses similarity as more layers are randomized.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -29,6 +30,14 @@ from ..errors import InputError, ModelError
 from ..models import introspect
 from ._common import pearson_rows, spearman_rows, summarize
 from ._common import ssim as ssim_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import keras
+    from matplotlib.figure import Figure
+
+    from .._typing import Baseline, Classes, Data, Images, Model, PathLike, Progress, Score
 
 MEASURES = ("spearman", "ssim", "hog")
 HOG_OPTIONS = {"orientations": 9, "pixels_per_cell": (4, 4), "cells_per_block": (2, 2)}
@@ -51,12 +60,13 @@ class SanityResult:
     similarity: dict
     settings: dict = field(default_factory=dict)
 
-    def summary(self):
+    def summary(self) -> dict[str, list[dict[str, Any]]]:
         """{measure: [{"step", **summary}]} per randomization step."""
         return {m: [{"step": s, **summarize(v)} for s, v in zip(self.steps, values)]
                 for m, values in self.similarity.items()}
 
-    def plot(self, indices=None, path=None, title=None):
+    def plot(self, indices: Sequence[int] | None = None, path: PathLike | None = None,
+             title: str | None = None) -> Figure:
         """Fig. 3 style: one row per sample, the original map then each cumulative randomization step."""
         return plot_cascades({title or self.settings.get("label", "attribution"): self}, indices, path)
 
@@ -78,7 +88,7 @@ def clone(model):
     return copy
 
 
-def randomize_layer(layer, rng):
+def randomize_layer(layer: keras.layers.Layer, rng: np.random.Generator) -> None:
     """Replace each trainable weight W of ``layer`` by G ||W|| / ||G||, G ~ N(0, 1) (same Frobenius norm)."""
     for weight in layer.trainable_weights:
         value = np.asarray(weight.numpy(), np.float64)
@@ -103,10 +113,14 @@ def cascade(model, layers=None, seed=0):
         current = clone(current)  # the next step starts from this one; what was yielded stays as it is
 
 
-def cascading_randomization(model, x, *, method="integrated_gradients", baseline="zero", original_class=None,
-                            target_class=None, data=None, regenerate_baseline=None, layers=None, seed=0,
-                            score="probability", measures=MEASURES, absolute=True, batch_size=None, progress=False,
-                            label=None, **method_options):
+def cascading_randomization(model: Model, x: Images, *, method: str = "integrated_gradients",
+                            baseline: Baseline = "zero", original_class: Classes | None = None,
+                            target_class: Classes | None = None, data: Data | None = None,
+                            regenerate_baseline: Callable[[Model], Baseline] | None = None,
+                            layers: Sequence[str] | None = None, seed: int = 0,
+                            score: Score = "probability", measures: Sequence[str] = MEASURES, absolute: bool = True,
+                            batch_size: int | None = None, progress: Progress = False,
+                            label: str | None = None, **method_options: Any) -> SanityResult:
     """Run the cascading randomization check for one method and baseline (§4.1, Fig. 3).
 
     Args:
@@ -144,7 +158,8 @@ def cascading_randomization(model, x, *, method="integrated_gradients", baseline
                                           allow_mismatch=regenerate_baseline is None, **options))
         steps.append(name)
     maps = np.stack([e.attributions.sum(axis=-1) for e in explanations])
-    baselines = None if first.baselines is None else np.stack([e.baselines for e in explanations])
+    # every step's explanation has baselines when the first has (same method and baseline kind)
+    baselines = None if first.baselines is None else np.stack([e.baselines for e in explanations])  # type: ignore[misc]
     similarity = {m: np.stack([similarity_to(maps[0], maps[s], m, absolute) for s in range(len(steps))])
                   for m in measures}
     settings = {"method": method, "baseline": first.options.get("baseline"), "seed": seed, "score": score,
@@ -185,7 +200,8 @@ def hog_features(maps):
     return np.stack([hog(m, feature_vector=True, **HOG_OPTIONS) for m in np.asarray(maps)])
 
 
-def plot_cascades(results, indices=None, path=None, max_rows=4):
+def plot_cascades(results: Mapping[str, SanityResult], indices: Sequence[int] | None = None,
+                  path: PathLike | None = None, max_rows: int = 4) -> Figure:
     """One block per labelled :class:`SanityResult`: rows = samples, columns = original then each step.
 
     Blue is positive and red negative (the paper's colours); the first column shows the original

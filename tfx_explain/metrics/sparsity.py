@@ -18,15 +18,22 @@ to compare with the paper. It is not a sparsity measure in its own right.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from ._common import MetricResult, check_granularity
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Granularity
+
 PAPER_EPS = 1e-7  # the constant of the widely copied Gini snippet (probably the paper's; see above)
 
 
-def gini(attributions, granularity="element", eps=0.0):
+def gini(attributions: ArrayLike, granularity: Granularity = "element", eps: float = 0.0) -> NDArray[np.float64]:
     """(N,) Gini index of |attributions| per sample (batched; no per-sample loop).
 
     Args:
@@ -46,12 +53,13 @@ def gini(attributions, granularity="element", eps=0.0):
     if not np.all(np.isfinite(a)):
         raise InputError("attributions: expected finite values, got NaN or Inf")
     check_granularity(granularity)
-    if not (np.isscalar(eps) and np.isfinite(eps) and eps >= 0):
+    # np.isscalar's TypeGuard narrows eps (a float) to numpy's scalar union, which mypy cannot compare or convert
+    if not (np.isscalar(eps) and np.isfinite(eps) and eps >= 0):  # type: ignore[operator]
         raise InputError(f"eps: expected a finite number >= 0 (0, or PAPER_EPS = 1e-7), got {eps!r}")
     a = np.abs(a)
     if granularity == "pixel" and a.ndim == 4:
         a = a.sum(axis=-1)
-    a = np.sort(a.reshape(len(a), -1), axis=1) + float(eps)
+    a = np.sort(a.reshape(len(a), -1), axis=1) + float(eps)  # type: ignore[arg-type]  # eps: see above
     n = a.shape[1]
     total = a.sum(axis=1)
     weights = (n - np.arange(1, n + 1) + 0.5) / n
@@ -60,7 +68,7 @@ def gini(attributions, granularity="element", eps=0.0):
     return np.where(total > 0, g, 0.0)
 
 
-def sparsity(attributions, granularity="element", eps=0.0):
+def sparsity(attributions: ArrayLike, granularity: Granularity = "element", eps: float = 0.0) -> MetricResult:
     """The Gini index as a :class:`MetricResult` (higher is sparser, the paper's preferred direction);
     ``eps`` as :func:`gini` (``PAPER_EPS`` for the probable paper computation of Table 3, C.3)."""
     name = "sparsity" if eps == 0 else "sparsity_eps"

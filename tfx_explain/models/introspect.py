@@ -197,7 +197,7 @@ def _final_activation_type(model, shape):
 
 
 HEADS = ("auto", "softmax", "logits", "sigmoid")
-_ACTIVATIONS_SEEN = weakref.WeakKeyDictionary()  # model -> {input shape: final activation op type}
+_ACTIVATIONS_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {input shape: final activation op type}
 
 
 def _cached_activation_type(model, shape):

@@ -14,7 +14,7 @@ CHUNK_ELEMENTS = 2 ** 24  # perturbed image elements built per chunk (64 MiB of 
 # samples per image (RISE, KernelSHAP): bounds memory at any image size
 SCORE_BATCH = 32  # small chunks run fastest on CPU (cache-resident activations; measured 2-3x vs 256)
 
-_SCORERS = weakref.WeakKeyDictionary()
+_SCORERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def scorer(score_fn):

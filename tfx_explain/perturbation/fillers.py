@@ -34,6 +34,8 @@ build every perturbation level inside one TensorFlow function (:func:`reference_
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 
 from .. import input_range as ir
@@ -41,10 +43,17 @@ from .. import rng
 from ..errors import InputError
 from ..inpainting import Inpainter, check_images_masks
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Data, FillerSpec, Images, Range
+
 NAMES = ("gray", "mean", "blur", "noise", "zero", "flip", "baseline", "inpaint")
 
 
-def align_masks(images, masks):
+def align_masks(images: Images, masks: ArrayLike) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """(float32 images (N, H, W, C), float32 masks): masks (N, H, W, 1), or (N, H, W, C) for per-element masks.
 
     Raises InputError (naming ``masks``) for masks that fit neither the images' size nor their count.
@@ -67,15 +76,15 @@ class Filler:
     name = "filler"
     mask_dependent = False
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         """The filler image f (N, H, W, C) for mask-independent fillers."""
         raise TypeError(f"{self.name}: this filler depends on the mask")
 
-    def reference(self, images):
+    def reference(self, images: NDArray[np.float32]) -> NDArray[np.float32] | None:
         """The replacement image f (N, H, W, C) when it does not depend on the mask, else None."""
         return None
 
-    def check(self, images, argument="filler"):
+    def check(self, images: NDArray[np.float32], argument: str = "filler") -> None:
         """Raise InputError (naming ``argument``) before any work when this filler cannot fill ``images``."""
 
     def __call__(self, images, masks):
@@ -83,7 +92,7 @@ class Filler:
         fill = self.fill_image(images)
         return (images * (1.0 - masks) + fill * masks).astype(np.float32)
 
-    tensor_fn = None
+    tensor_fn: Callable[..., Any] | None = None
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -92,7 +101,7 @@ class Filler:
 class MaskIndependent(Filler):
     """A filler whose image f does not depend on the mask: ``reference(images)`` is that image."""
 
-    def reference(self, images):
+    def reference(self, images: ArrayLike) -> NDArray[np.float32]:
         return np.asarray(self.fill_image(np.asarray(images, np.float32)), np.float32)
 
 
@@ -101,14 +110,14 @@ class Gray(MaskIndependent):
 
     name = "gray"
 
-    def __init__(self, value=None, data=None):
+    def __init__(self, value: ArrayLike | None = None, data: Data | ArrayLike | None = None) -> None:
         if value is not None and data is not None:
             raise InputError(f"{self.name}: give value or data, not both")
         if data is not None:
             value = dataset_mean(data)
         self.value = None if value is None else np.asarray(value, np.float32).reshape(-1)
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         if self.value is None:
             colour = images.mean(axis=(1, 2), keepdims=True)
         else:
@@ -130,7 +139,7 @@ class Mean(Gray):
 
     name = "mean"
 
-    def __init__(self, value=None, data=None):
+    def __init__(self, value: ArrayLike | None = None, data: Data | ArrayLike | None = None) -> None:
         if value is None and data is None:
             raise InputError('filler "mean": needs the dataset\'s mean colour; pass value=... (e.g. '
                              'x_train.mean((0, 1, 2))) or data=...')
@@ -147,12 +156,12 @@ class Blur(MaskIndependent):
 
     name = "blur"
 
-    def __init__(self, sigma=None):
+    def __init__(self, sigma: float | None = None) -> None:
         if sigma is not None and not float(sigma) > 0:
             raise InputError(f"blur: expected sigma > 0, got {sigma}")
         self.sigma = sigma
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         from ..baselines.constant import blur
 
         sigma = self.sigma if self.sigma is not None else 10.0 * images.shape[1] / 224.0
@@ -169,10 +178,10 @@ class Noise(MaskIndependent):
 
     name = "noise"
 
-    def __init__(self, seed=0, input_range=None):
+    def __init__(self, seed: int = 0, input_range: Range | None = None) -> None:
         self.seed, self.input_range = int(seed), ir.normalize(input_range)
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         known = ir.require(self.input_range, 'filler "noise"')
         low, high = ir.broadcastable(known, images.shape[-1])
         pattern = low + (high - low) * rng.generator(self.seed, "noise_filler").random(images.shape[1:])
@@ -187,7 +196,7 @@ class Zero(MaskIndependent):
 
     name = "zero"
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         return np.zeros_like(images)
 
 
@@ -200,10 +209,10 @@ class Flip(MaskIndependent):
 
     name = "flip"
 
-    def __init__(self, input_range=None):
+    def __init__(self, input_range: Range | None = None) -> None:
         self.input_range = ir.normalize(input_range)
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         known = ir.require(self.input_range, 'fill "flip"')
         low, high = ir.broadcastable(known, images.shape[-1])
         return (low + high - images).astype(np.float32)
@@ -217,15 +226,15 @@ class Baseline(MaskIndependent):
 
     name = "baseline"
 
-    def __init__(self, baselines):
+    def __init__(self, baselines: ArrayLike) -> None:
         self.baselines = np.asarray(baselines, np.float32)
 
-    def check(self, images, argument="filler"):
+    def check(self, images: NDArray[np.float32], argument: str = "filler") -> None:
         if self.baselines.shape != np.shape(images):
             raise InputError(f"baselines: expected one baseline per input, shape {np.shape(images)}, got "
                              f"{self.baselines.shape}")
 
-    def fill_image(self, images):
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:
         self.check(images)
         return self.baselines
 
@@ -236,7 +245,7 @@ class Inpaint(Filler):
     name = "inpaint"
     mask_dependent = True
 
-    def __init__(self, inpainter=None, batch_size=32):
+    def __init__(self, inpainter: Inpainter | None = None, batch_size: int = 32) -> None:
         self.bundled = inpainter is None
         if inpainter is None:
             from ..inpainting import load
@@ -246,7 +255,7 @@ class Inpaint(Filler):
         self.batch_size = int(batch_size)
         self.tensor_fn = inpainter.inpaint_tensor
 
-    def check(self, images, argument="filler"):
+    def check(self, images: NDArray[np.float32], argument: str = "filler") -> None:
         """Grey or RGB images; for the bundled inpainter (``"inpaint"``), images of the size it was trained at,
         since it fills other sizes with what it never learned (pass an Inpainter trained at your size)."""
         shape = np.shape(images)
@@ -294,19 +303,20 @@ class Custom(Filler):
 
     mask_dependent = True
 
-    def __init__(self, function, argument="filler"):
+    def __init__(self, function: Callable[[Any, Any], Any], argument: str = "filler") -> None:
         self.function, self.argument = function, argument
         self.name = getattr(function, "name", None) or getattr(function, "__name__", None) or "custom"
         self.mask_dependent = getattr(function, "mask_dependent", True) is not False or not (
             hasattr(function, "reference") or hasattr(function, "fill_image"))
 
-    def reference(self, images):
+    def reference(self, images: NDArray[np.float32]) -> NDArray[np.float32] | None:
         if self.mask_dependent:
             return None
-        own = getattr(self.function, "reference", None) or self.function.fill_image
+        # duck-typed: a mask-independent callable has reference or fill_image (__init__ checked)
+        own = getattr(self.function, "reference", None) or self.function.fill_image  # type: ignore[attr-defined]
         return np.asarray(own(np.asarray(images, np.float32)), np.float32)
 
-    def fill_image(self, images):  # MP blends a soft mask with it where the callable declares one
+    def fill_image(self, images: NDArray[np.float32]) -> NDArray[np.float32]:  # MP blends a soft mask with it where the callable declares one
         out = self.reference(images)
         return super().fill_image(images) if out is None else out
 
@@ -326,7 +336,9 @@ REGISTRY = {"gray": Gray, "mean": Mean, "blur": Blur, "noise": Noise, "zero": Ze
             "baseline": Baseline, "inpaint": Inpaint}
 
 
-def get_filler(spec="gray", input_range=None, *, baselines=None, dataset_mean=None, argument="filler", **options):
+def get_filler(spec: FillerSpec = "gray", input_range: Range | None = None, *, baselines: NDArray[Any] | None = None,
+               dataset_mean: ArrayLike | None = None, argument: str = "filler",
+               **options: Any) -> Filler:
     """A filler from a name of ``REGISTRY`` (options go to its constructor), an Inpainter, a Filler or a callable.
 
     Args:
@@ -384,7 +396,7 @@ def _get_filler(spec, argument, baselines, dataset_mean, **options):
     raise InputError(expected + type(spec).__name__)
 
 
-def reference_image(filler, images):
+def reference_image(filler: Any, images: NDArray[np.float32]) -> NDArray[np.float32] | None:
     """The replacement image (N, H, W, C) of a mask-independent filler, or None where it depends on the mask.
 
     Fillers give it as ``reference(images)``; duck-typed objects with ``fill_image`` and
@@ -401,12 +413,13 @@ def reference_image(filler, images):
     return None if out is None else np.asarray(out, np.float32)
 
 
-def filler_name(filler):
+def filler_name(filler: Any) -> str:
     """The name a result records for a filler (its ``name``, else the callable's name)."""
-    return getattr(filler, "name", None) or getattr(filler, "__name__", type(filler).__name__)
+    # the fillers' name and the callables' __name__ are str; mypy reads getattr(..., None) as possibly None
+    return getattr(filler, "name", None) or getattr(filler, "__name__", type(filler).__name__)  # type: ignore[return-value]
 
 
-def dataset_mean(data):
+def dataset_mean(data: Data | ArrayLike) -> NDArray[np.float32]:
     """Per-channel mean pixel of a dataset name (train split), an (images, labels) pair or an image array."""
     from .. import data as data_mod
     from ..data import as_images
@@ -417,7 +430,8 @@ def dataset_mean(data):
     return as_images(images, "data", allow_single=False).mean(axis=(0, 1, 2))
 
 
-def compare_fillers(images, masks, fillers=("inpaint", "gray", "blur")):
+def compare_fillers(images: Images, masks: ArrayLike, fillers: Sequence[FillerSpec] = ("inpaint", "gray",
+                    "blur")) -> dict[str, dict[str, float]]:
     """{name: :func:`~tfx_explain.inpainting.hole_quality`} of each filler on the same holes (``"inpaint"`` = the bundled inpainter;
     Inpainter objects and other filler specs are accepted), plus ``"known_pixel_blur"``
     (:func:`~tfx_explain.inpainting.known_pixel_blur`, the only entry besides the inpainter that never sees the hole's content)."""

@@ -25,6 +25,7 @@ import copy
 import functools
 import itertools
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,12 @@ from ..errors import InputError
 from . import _common
 from .fillers import get_filler
 from .lime import superpixels
+
+if TYPE_CHECKING:
+    from .._typing import Float32, FillerSpec, Progress, Strategy
+    from ..input_range import InputRange
+    from ..targets import ScoreFunction
+    from numpy.typing import ArrayLike
 
 
 def size_weights(m):
@@ -129,9 +136,11 @@ def shap_solve(masks, kernel, values, f_full, f_empty):
     return phi
 
 
-def kernel_shap(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compactness=30.0, sigma=3.0,
-                num_samples=1000, filler="gray", seed=0, batch_size=None, strategy=None, progress=False,
-                input_range=None):
+def kernel_shap(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
+                segments: ArrayLike | None = None, n_segments: int = 50, compactness: float = 30.0,
+                sigma: float = 3.0, num_samples: int = 1000, filler: FillerSpec = "gray", seed: int = 0,
+                batch_size: int | None = None, strategy: Strategy | None = None, progress: Progress = False,
+                input_range: InputRange | None = None) -> MethodResult:
     """KernelSHAP / KernelSHAP-G attributions over superpixels (see the module docstring).
 
     Args:

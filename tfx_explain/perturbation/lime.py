@@ -12,6 +12,8 @@ S = 50 (SLIC compactness 30, sigma 3), N = 500, kernel width 0.25. LIME-G is ``f
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..attribution import MethodResult
@@ -19,6 +21,12 @@ from ..batching import progress_bar
 from ..errors import InputError
 from . import _common
 from .fillers import get_filler
+
+if TYPE_CHECKING:
+    from .._typing import Float32, FillerSpec, Progress, Strategy
+    from ..input_range import InputRange
+    from ..targets import ScoreFunction
+    from numpy.typing import ArrayLike
 
 
 def slic_segments(images, n_segments=50, compactness=30.0, sigma=3.0):
@@ -79,9 +87,11 @@ def weighted_ridge(features, targets, weights, alpha=1.0):
     return model.coef_, float(model.intercept_)
 
 
-def lime(score_fn, x, weights, baselines, *, segments=None, n_segments=50, compactness=30.0, sigma=3.0,
-         num_samples=500, kernel_width=0.25, ridge_alpha=1.0, filler="gray", seed=0, batch_size=None, strategy=None,
-         progress=False, input_range=None):
+def lime(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
+         segments: ArrayLike | None = None, n_segments: int = 50, compactness: float = 30.0, sigma: float = 3.0,
+         num_samples: int = 500, kernel_width: float = 0.25, ridge_alpha: float = 1.0, filler: FillerSpec = "gray",
+         seed: int = 0, batch_size: int | None = None, strategy: Strategy | None = None, progress: Progress = False,
+         input_range: InputRange | None = None) -> MethodResult:
     """LIME / LIME-G attributions.
 
     Args:

@@ -18,6 +18,8 @@ mask-dependent filler (``"inpaint"``: MP-G; or a callable) the mask is binarised
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ..attribution import MethodResult
@@ -26,6 +28,11 @@ from ..batching import progress_bar
 from ..errors import InputError
 from . import _common
 from .fillers import get_filler
+
+if TYPE_CHECKING:
+    from .._typing import Float32, FillerSpec, Progress, Strategy
+    from ..input_range import InputRange
+    from ..targets import ScoreFunction
 
 UPSAMPLE = ("nearest", "bilinear")
 INIT = ("random", "ones")
@@ -64,10 +71,14 @@ def jitter_offsets(n, steps, first_index, jitter, seed):
     return np.floor(u * jitter).astype(np.int32)
 
 
-def meaningful_perturbation(score_fn, x, weights, baselines, *, filler="blur", mask_size=None, steps=300,
-                            learning_rate=0.1, l1_coeff=1e-4, tv_coeff=1e-2, tv_beta=3.0, jitter=4,
-                            upsample="nearest", init="random", seed=0, batch_size=None, strategy=None,
-                            progress=False, input_range=None):
+def meaningful_perturbation(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
+                            filler: FillerSpec = "blur", mask_size: int | tuple[int, int] | None = None,
+                            steps: int = 300, learning_rate: float = 0.1, l1_coeff: float = 1e-4,
+                            tv_coeff: float = 1e-2, tv_beta: float = 3.0, jitter: int = 4,
+                            upsample: Literal["nearest", "bilinear"] = "nearest", init: Literal["random",
+                            "ones"] = "random", seed: int = 0, batch_size: int | None = None,
+                            strategy: Strategy | None = None, progress: Progress = False,
+                            input_range: InputRange | None = None) -> MethodResult:
     """MP / MP-G attributions.
 
     Args:

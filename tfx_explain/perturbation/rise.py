@@ -29,6 +29,8 @@ scored in chunks; results do not depend on the chunk or batch size.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from .. import rng
@@ -37,6 +39,11 @@ from ..batching import progress_bar
 from ..errors import InputError
 from . import _common
 from .fillers import get_filler
+
+if TYPE_CHECKING:
+    from .._typing import Float32, FillerSpec, Progress, Strategy
+    from ..input_range import InputRange
+    from ..targets import ScoreFunction
 
 NORMALIZATIONS = ("expectation", "empirical")
 
@@ -65,8 +72,11 @@ def upsample_masks(grids, offsets, size, cells):
     return np.matmul(np.matmul(mats[0], grids), mats[1].transpose(0, 2, 1))
 
 
-def rise(score_fn, x, weights, baselines, *, num_samples=2000, grid_size=7, keep_prob=0.5, filler="zero",
-         normalization="expectation", seed=0, batch_size=None, strategy=None, progress=False, input_range=None):
+def rise(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *, num_samples: int = 2000,
+         grid_size: int | tuple[int, int] = 7, keep_prob: float = 0.5, filler: FillerSpec = "zero",
+         normalization: Literal["expectation", "empirical"] = "expectation", seed: int = 0,
+         batch_size: int | None = None, strategy: Strategy | None = None, progress: Progress = False,
+         input_range: InputRange | None = None) -> MethodResult:
     """RISE / RISE-G attributions (Petsiuk et al. 2018, Eq. 6 and Sec. 3.2; see the module docstring).
 
     Args:

@@ -8,6 +8,8 @@ inpainter fills every window, called once per chunk of masks.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ..batching import progress_bar
@@ -15,6 +17,11 @@ from ..errors import InputError
 from ..attribution import MethodResult
 from . import _common
 from .fillers import get_filler
+
+if TYPE_CHECKING:
+    from .._typing import Float32, FillerSpec, Progress, Strategy
+    from ..input_range import InputRange
+    from ..targets import ScoreFunction
 
 PLACEMENTS = ("stretch", "centre")
 
@@ -34,8 +41,12 @@ def window_masks(size, patch, stride):
     return masks.reshape(-1, size[0], size[1], 1).astype(np.float32), starts
 
 
-def sliding_patch(score_fn, x, weights, baselines, *, patch=None, stride=3, filler="gray", placement="stretch",
-                  resize_mode="reflect", batch_size=None, strategy=None, progress=False, input_range=None):
+def sliding_patch(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
+                  patch: int | tuple[int, int] | None = None, stride: int | tuple[int, int] = 3,
+                  filler: FillerSpec = "gray", placement: Literal["stretch", "centre"] = "stretch",
+                  resize_mode: Literal["reflect", "edge"] = "reflect", batch_size: int | None = None,
+                  strategy: Strategy | None = None, progress: Progress = False,
+                  input_range: InputRange | None = None) -> MethodResult:
     """SP / SP-G attributions.
 
     Args:

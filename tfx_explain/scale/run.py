@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -34,6 +35,13 @@ from ..models import introspect
 from ..precision import check_precision
 from ..targets import SCORES, score_function
 from . import store, workers
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Baseline, Data, Model, PathLike, Precision, Range, Score, Strategy
+    from ..distribute import WorkerInfo
 
 
 @dataclass
@@ -54,15 +62,21 @@ class RunSummary:
     worker: int = 0
     workers: int = 1
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated_gradients", baseline="zero",
-                    target_class=None, score="probability", shard_size=256, format="npy", batch_size=None,
-                    strategy=None, data=None, seed=0, image_size=None, limit=None, precision="float32",
-                    jit_compile=False, baseline_options=None, allow_mismatch=False, progress="auto", worker=None,
-                    worker_timeout=workers.WORKER_TIMEOUT, input_range=None, **method_options):
+def explain_dataset(model: Model, dataset: str | tuple[ArrayLike, ArrayLike] | tf.data.Dataset, out_dir: PathLike,
+                    *, split: Literal["train", "test"] = "test", method: str = "integrated_gradients",
+                    baseline: Baseline = "zero", target_class: int | Literal["all"] | None = None,
+                    score: Score = "probability", shard_size: int = 256, format: Literal["npy", "tfrecord"] = "npy",
+                    batch_size: int | None = None, strategy: Strategy | None = None, data: Data | None = None,
+                    seed: int = 0, image_size: int | tuple[int, int] | None = None, limit: int | None = None,
+                    precision: Precision = "float32", jit_compile: bool = False,
+                    baseline_options: dict[str, Any] | None = None, allow_mismatch: bool = False,
+                    progress: bool | Literal["auto", "bar", "log"] = "auto", worker: WorkerInfo | None = None,
+                    worker_timeout: float = workers.WORKER_TIMEOUT, input_range: Range | None = None,
+                    **method_options: Any) -> RunSummary:
     """Explain every image of ``dataset`` into sharded files under ``out_dir``; resumable.
 
     Args:
@@ -130,12 +144,13 @@ def explain_dataset(model, dataset, out_dir, *, split="test", method="integrated
     return job.run(ds, Path(out_dir), config, worker, float(worker_timeout), progress)
 
 
-def shard_seed(seed, shard):
+def shard_seed(seed: int, shard: int) -> int:
     """The seed of one shard's random draws: a function of (seed, shard index) only."""
     return int(rng.generator(seed, "shard", shard).integers(2 ** 31))
 
 
-def explained_rows(original_class, target_class, num_classes):
+def explained_rows(original_class: NDArray[np.int64], target_class: int | Literal["all"] | None,
+                   num_classes: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """(image positions, c_o, c_t) of the rows a shard explains; c_t = -1 for one-vs-all."""
     n = len(original_class)
     if target_class is None:

@@ -26,10 +26,18 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._io import atomic_path
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy.typing import NDArray
+
+    from .._typing import PathLike
 from ..errors import InputError, MismatchError
 from ..rng import check_version
 
@@ -140,7 +148,7 @@ def _tfrecord_writer(arrays):
     return write
 
 
-def read_shard(shards_dir, entry):
+def read_shard(shards_dir: PathLike, entry: Mapping[str, Any]) -> dict[str, NDArray[Any] | None]:
     """A shard's arrays: ``{"attributions", "baselines" (None when absent), "rows"}``."""
     shards_dir = Path(shards_dir)
     files = entry["files"]
@@ -279,7 +287,7 @@ def write_manifest(out_dir, config, entries):
     return manifest
 
 
-def read_manifest(out_dir):
+def read_manifest(out_dir: PathLike) -> dict[str, Any]:
     path = Path(out_dir) / MANIFEST
     if not path.exists():
         done = len(list((Path(out_dir) / SHARDS).glob("shard-*.json"))) if (Path(out_dir) / SHARDS).exists() else 0
@@ -295,7 +303,7 @@ def read_manifest(out_dir):
     return manifest
 
 
-def verify_run(out_dir):
+def verify_run(out_dir: PathLike) -> dict[int, list[str]]:
     """Check every shard of a finished run against the manifest's SHA-256s: ``{shard: [problems]}``, empty
     when all is well. Running the same ``explain_dataset`` call again recomputes the shards listed."""
     manifest = read_manifest(out_dir)
@@ -311,7 +319,7 @@ def verify_run(out_dir):
     return report
 
 
-def load_run(out_dir):
+def load_run(out_dir: PathLike) -> dict[str, Any]:
     """A finished run's shards, concatenated: ``{"attributions", "baselines", "rows", "config"}``.
 
     ``rows`` is a record array (fields of :data:`ROW_DTYPE`: the dataset index of each row's image, its
