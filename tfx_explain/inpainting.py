@@ -214,10 +214,11 @@ def train(data: Data | ArrayLike | tf.data.Dataset, *, steps: int, out_dir: Path
         optimizer = lambda: adam(cfg["learning_rate"], cfg["beta_1"], cfg["beta_2"])  # noqa: E731
         model.compile(optimizer(), optimizer(), run_eagerly=bool(run_eagerly))
     draws = (cfg["batch_size"], cfg["n_critic"] + 1, box, delta, cfg["flip"], cfg["seed"])
-    if streamed is None:
+    if images is not None:
         batch_fn = batch_function(images, *draws)
         make_dataset, samples, count = lambda start: step_dataset(start, batch_fn), images[:4], len(images)
     else:
+        assert streamed is not None  # images is None only for a stream
         (stream_ds, samples, count) = streamed
         make_dataset = streamed_batches(stream_ds, *draws, strategy=strategy)
     train_loop(model, make_dataset, steps=int(steps), strategy=strategy,

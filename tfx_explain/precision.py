@@ -19,6 +19,7 @@ Attribution (``explain_keras(..., precision=, jit_compile=)``) and GANMEX traini
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from .errors import InputError, ModelError
 
@@ -27,7 +28,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # The tolerances against float32 that tests/scale/test_precision.py asserts and scripts/gpu_check.py checks on a
 # GPU: (method, options, {switch: bound on the relative L2 error ||A - A_32|| / ||A_32|| of the attributions}),
 # and {switch: bound on the max abs error of the explained scores}. "xla" is jit_compile=True in float32.
-ATTRIBUTION_TOLERANCES = (
+ATTRIBUTION_TOLERANCES: tuple[tuple[str, dict[str, Any], dict[str, float]], ...] = (
     ("integrated_gradients", {"steps": 16}, {"xla": 1e-5, "mixed_float16": 5e-3, "mixed_bfloat16": 2e-2}),
     ("deeplift", {}, {"xla": 1e-5, "mixed_float16": 5e-3, "mixed_bfloat16": 2e-2}),
     ("saliency", {}, {"xla": 1e-5, "mixed_float16": 2e-2, "mixed_bfloat16": 5e-2}),

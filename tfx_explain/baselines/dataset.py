@@ -60,7 +60,7 @@ class _AnswerCache:
 
 
 CACHE = _AnswerCache()
-_LAST_PASS = weakref.WeakKeyDictionary()  # tf.data.Dataset -> fingerprint of its last pass (a hint, never trusted)
+_LAST_PASS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()  # tf.data.Dataset -> fingerprint of its last pass (a hint, never trusted)
 
 
 def _training(train_images, train_labels):
@@ -123,7 +123,7 @@ def mdts(x: Float32, original_class: IntArray, target_class: IntArray | None, tr
         _LAST_PASS[training.source] = fingerprint
     index, values = found.index, found.values
     for i in np.flatnonzero(skip):
-        index[i], values[i] = cached[i]
+        index[i], values[i] = cached[i]  # type: ignore[misc]  # skip[i] holds only where cached[i] is not None
     for i in range(len(flat)):
         CACHE.put(keys[i], fingerprint, index[i], values[i])
     if stats is not None:
@@ -189,7 +189,7 @@ def train_distribution(original_class: IntArray, target_class: IntArray | None, 
         labels.append(chunk_labels[keep])
         index.append(offset + keep)
     labels = np.concatenate(labels)
-    if classes is not None:
+    if wanted is not None:
         missing = np.setdiff1d(wanted, labels)
         if len(missing):
             raise InputError(f"data: no training image of class {int(missing[0])} for the 'train' baseline")
