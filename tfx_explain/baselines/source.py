@@ -15,10 +15,16 @@ pipeline) is refused where two passes must agree (the random-target draw).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+    from numpy.typing import ArrayLike, NDArray
 
 CHUNK = 4096  # training images per chunk
 
@@ -33,10 +39,11 @@ class TrainingData:
             batches.
     """
 
-    def __init__(self, images=None, labels=None, dataset=None, chunk_size=CHUNK):
+    def __init__(self, images: ArrayLike | None = None, labels: ArrayLike | None = None,
+                 dataset: tf.data.Dataset | None = None, chunk_size: int = CHUNK) -> None:
         self.chunk_size = int(chunk_size)
-        self.dataset = None
-        self._fingerprint = None
+        self.dataset: Any = None  # the tf.data.Dataset read (None for arrays)
+        self._fingerprint: str | None = None
         if dataset is not None:
             from ..data import stream
 
@@ -56,10 +63,10 @@ class TrainingData:
         self.passes = 0  # full reads of a streamed dataset (what the cache and batching save)
 
     @property
-    def streamed(self):
+    def streamed(self) -> bool:
         return self.dataset is not None
 
-    def chunks(self):
+    def chunks(self) -> Iterator[tuple[int, NDArray[np.float32], NDArray[np.int64]]]:
         """Yield (offset, images (c, D) float32, labels (c,) int64); a streamed pass updates ``last_fingerprint``."""
         if not self.streamed:
             for start in range(0, len(self.images), self.chunk_size):
@@ -78,8 +85,8 @@ class TrainingData:
             if not np.all(np.isfinite(x)):
                 bad = offset + int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
                 raise InputError(f"data: expected finite values, got NaN or Inf in training image {bad}")
-            digest.update(memoryview(x).cast("B"))
-            digest.update(memoryview(y).cast("B"))
+            digest.update(x.data.cast("B"))
+            digest.update(y.data.cast("B"))
             yield offset, x, y
             offset += len(x)
         if offset == 0:
@@ -87,18 +94,18 @@ class TrainingData:
         self.passes += 1
         self.last_fingerprint = f"stream:{offset}:{digest.hexdigest()}"
 
-    def fingerprint(self):
+    def fingerprint(self) -> str | None:
         """The arrays' content hash; for a stream, the hash of the last complete pass (None before one)."""
         if self.streamed:
             return getattr(self, "last_fingerprint", None)
         if self._fingerprint is None:
             digest = _hasher(self.image_shape)
-            digest.update(memoryview(np.ascontiguousarray(self.images, np.float32)).cast("B"))
-            digest.update(memoryview(np.ascontiguousarray(self.labels)).cast("B"))
+            digest.update(np.ascontiguousarray(self.images, np.float32).data.cast("B"))
+            digest.update(np.ascontiguousarray(self.labels).data.cast("B"))
             self._fingerprint = f"arrays:{len(self.images)}:{digest.hexdigest()}"
         return self._fingerprint
 
-    def class_counts(self):
+    def class_counts(self) -> NDArray[np.int64]:
         """Images per class (index = class) from one counting pass (or the labels in memory)."""
         if not self.streamed:
             return np.bincount(self.labels, minlength=1)
@@ -131,7 +138,7 @@ def _labels(y, offset):
     return y
 
 
-def from_data(data):
+def from_data(data: Any) -> TrainingData:
     """A :class:`TrainingData` for ``data``: a dataset name, an (images, labels) pair, a tf.data.Dataset, or a
     TrainingData (returned as it is)."""
     from .. import data as data_mod
