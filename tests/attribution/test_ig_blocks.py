@@ -53,7 +53,9 @@ def test_ig_equals_the_unblocked_sum_for_every_chunking(digits_model, digit_batc
 
 CONVS = [((28, 28, 1), (6, 6, 32), (2, 2), "VALID"), ((13, 11, 3), (3, 4, 5), (2, 3), "SAME"),
          ((9, 9, 2), (3, 3, 4), (1, 1), "SAME"), ((10, 10, 4), (5, 5, 3), (3, 3), "VALID"),
-         ((8, 7, 1), (2, 2, 2), (2, 2), "SAME")]
+         ((8, 7, 1), (2, 2, 2), (2, 2), "SAME"),
+         # strides larger than the kernel: taps never overlap and some rows / columns get no gradient
+         ((7, 9, 1), (1, 1, 3), (2, 1), "SAME"), ((11, 10, 3), (2, 3, 4), (3, 3), "VALID")]
 
 
 @pytest.mark.parametrize("image, kernel, strides, padding", CONVS)
