@@ -1,6 +1,7 @@
 """The documentation site stays complete: every notebook and public module has its page, and the Quick start
 commands on the site are the README's (whose second one CI runs). `mkdocs build --strict` in .ci/run checks
 links and docstrings; these checks need no mkdocs."""
+import json
 import re
 from pathlib import Path
 
@@ -45,3 +46,19 @@ def test_the_docs_extra_is_docs_requirements():
     wanted = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
     extra = re.search(r'^ *"docs": \[(.*)\],$', (ROOT / "setup.py").read_text(), re.M)  # one line
     assert extra and re.findall(r'"([^"]+)"', extra.group(1)) == wanted
+
+
+def test_notebooks_are_stored_executed_without_progress_noise():
+    """The site renders the notebooks with execute: false, so each is stored with the outputs of a test run
+    (``scripts/store_notebooks.py``): every notebook has executed code cells with outputs, and no progress-bar
+    redraws are left in them."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from store_notebooks import _noise
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        assert any(c.get("outputs") for c in cells), f"{path.name} is stored without outputs"
+        assert all(c.get("execution_count") for c in cells if c["source"]), f"{path.name} has unexecuted cells"
+        assert not [o for c in cells for o in c.get("outputs", []) if _noise(o)], path.name

@@ -91,9 +91,12 @@ def mdts(x: Float32, original_class: IntArray, target_class: IntArray | None, tr
     :mod:`.search`). One pass over the training data serves all the samples.
 
     Args:
-        x: (N, H, W, C) float32 inputs; original_class, target_class: (N,) ints (target None: one-vs-all).
-        train_images, train_labels: (M, H, W, C) images and (M,) labels, or a
-            :class:`~tfx_explain.baselines.source.TrainingData` (train_labels None), e.g. a streamed tf.data.Dataset.
+        x: (N, H, W, C) float32 inputs.
+        original_class: (N,) ints.
+        target_class: (N,) ints, or None for one-vs-all.
+        train_images: (M, H, W, C) images, or a :class:`~tfx_explain.baselines.source.TrainingData` (then
+            train_labels is None), e.g. a streamed tf.data.Dataset.
+        train_labels: (M,) int labels of ``train_images``.
         batch_size: queries per float32 block (memory: batch_size x the training chunk size floats).
         stats: an optional dict, filled with ``shortlist_max``, ``cache_hits`` and ``passes``.
     Returns:

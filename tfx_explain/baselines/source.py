@@ -33,7 +33,8 @@ class TrainingData:
     """Training images and labels for MDTS / random_target, read in chunks.
 
     Args:
-        images, labels: numpy arrays (N, H, W, C) and (N,) int labels; or
+        images: a numpy array (N, H, W, C), with labels; or dataset.
+        labels: (N,) int labels of ``images``.
         dataset: a finite ``tf.data.Dataset`` of (image, label) pairs, batched or not, one-hot labels allowed.
         chunk_size: images per chunk (memory bound of a streamed pass); a batched dataset is read in its own
             batches.
