@@ -1,4 +1,5 @@
 """IG and EG with steps="auto" (issue 18 §1): nested rules, per-sample stopping, shrinking batches, EG's SE rule."""
+import json
 import warnings
 
 import numpy as np
@@ -192,3 +193,43 @@ def test_bad_arguments_are_refused_before_any_work(linear_inputs, options, messa
         tx.attribution.integrated_gradients(None, None, None, None, **options)
     with pytest.raises(InputError, match="^method_options: tolerance expects a number"):
         tx.explain_keras(NeverCalled(), linear_inputs[0], steps="auto", tolerance="1%")
+
+
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((28, 28, 1))
+    h = keras.layers.Conv2D(2, 3, strides=2, activation="relu")(inp)
+    model = keras.Model(inp, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(h)))
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "7", "--tolerance", "0.05"], "--tolerance: applies to --steps auto only"),
+    (["--steps", "auto", "--tolerance", "1.5"], r"--tolerance: expected a number in \(0, 1\), got 1.5"),
+])
+def test_cli_evaluate_checks_tolerance_first(tiny_model_file, tmp_path, capsys, flags, message):
+    from tfx_explain.cli import main
+
+    assert main(["evaluate", "--model", str(tiny_model_file), "--n", "2", "--out", str(tmp_path / "o")] + flags) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and __import__("re").search(message, err), err
+
+
+def test_cli_explain_takes_steps_auto_through_set(tiny_model_file, tmp_path):
+    from tfx_explain import scale
+    from tfx_explain.cli import main
+
+    out = tmp_path / "run"
+    assert main(["explain", "--model", str(tiny_model_file), "--dataset", "digits", "--limit", "3", "--progress",
+                 "none", "--set", "steps=auto", "tolerance=0.05", "--out", str(out)]) == 0
+    run = scale.load_run(out)
+    rows = run["rows"]
+    delta = rows["input_score"] - rows["baseline_score"]
+    residual = run["attributions"].reshape(len(rows), -1).sum(axis=1) - delta
+    assert len(rows) == 3 and np.all(np.abs(residual) <= 0.05 * np.abs(delta) + 1e-6), (residual, delta)
+    assert "auto" in json.dumps(run["config"])
