@@ -95,9 +95,10 @@ def integrated_gradients(score_fn, x, weights, baselines, *, steps=200, rule=Non
             about 1 GB of activations (:func:`~tfx_explain.attribution._common.path_points_per_call`).
     Returns:
         (N, H, W, C) attributions in units of S. With ``steps="auto"`` the extras hold ``steps`` ((N,) path points
-        each sample used), ``converged`` ((N,) bool), ``refinement_change`` ((N,) the last relative L1 change) and
-        the input and baseline scores; samples that miss the tolerance within ``max_steps`` are named in one
-        :class:`~tfx_explain.errors.ExactnessWarning` (how many, the worst residual).
+        each sample used), ``converged`` ((N,) bool) and ``refinement_change`` ((N,) the last relative L1 change);
+        explain_keras recomputes the scores S_w(x), S_w(b) (with noise_samples= it explains the clean x). Samples
+        that miss the tolerance within ``max_steps`` are named in one :class:`~tfx_explain.errors.ExactnessWarning`
+        (how many, the worst residual).
     Raises:
         InputError: bad ``steps``, ``tolerance``, ``max_steps`` or ``rule``; ``steps="auto"`` under a strategy
             with several replicas.
@@ -168,8 +169,7 @@ def _integrated_gradients_auto(score_fn, x, weights, baselines, rule, tolerance,
     attributions = (diff * res.integral).reshape(x.shape).astype(np.float32)
     return MethodResult(attributions, {"steps": res.steps, "rule": rule, "converged": res.converged,
                                        "refinement_change": res.change.astype(np.float32),
-                                       "path_points": int(res.evaluations),
-                                       "input_scores": input_scores, "baseline_scores": baseline_scores})
+                                       "path_points": int(res.evaluations)})
 
 
 ONE_VS_ONE = ("delta", "reference")
