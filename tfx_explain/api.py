@@ -201,10 +201,17 @@ def _check_method(method, options):
     unknown = sorted(set(own) - accepted)
     if unknown:
         raise InputError(f"method_options: {unknown} are not options of {method!r}; it accepts {sorted(accepted)}")
-    option_types(own, {name: params[name].default for name in accepted}, "method_options")
+    typed = {k: v for k, v in own.items() if not (k == "steps" and isinstance(v, str))}  # steps="auto": below
+    option_types(typed, {name: params[name].default for name in accepted}, "method_options")
     for key in _COUNTS & set(own):
         if isinstance(own[key], int):
             positive_int(own[key], f"method_options: {key}")
+    check = getattr(spec.function, "check_options", None)
+    if check is not None:  # the method's own up-front checks (IG / EG: steps="auto", tolerance=, max_steps=)
+        try:
+            check(own)
+        except InputError as err:
+            raise InputError(f"method_options: {err}") from None
     return spec, options
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..batching import map_batches
 from ..errors import InputError
+from . import adaptive
 from .input_gradient import fast_input_gradients
 from ._common import DEFAULT_BATCH, MethodResult, blocked, path_points_per_call, steps_per_block
 
@@ -88,18 +89,41 @@ def _path_chunk(score_fn, alphas, coefs, block):
 
 
 def integrated_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32, *,
-                         steps: int = 200, rule: Rule = "riemann_right", batch_size: int | None = None,
-                         strategy: Strategy | None = None, progress: Progress = False) -> MethodResult:
+                         steps: int | Literal["auto"] = 200, rule: Rule | None = None,
+                         tolerance: float = adaptive.DEFAULT_TOLERANCE, max_steps: int = adaptive.DEFAULT_MAX_STEPS,
+                         batch_size: int | None = None, strategy: Strategy | None = None,
+                         progress: Progress = False) -> MethodResult:
     """Integrated Gradients of S_w from each sample's baseline to the sample.
 
     Args:
-        steps: number of path points m (200 as in ganmex_appendix.txt A.3).
-        rule: quadrature; ``"riemann_right"`` is DeepExplain's (and the reference's) choice.
+        x, baselines: (N, H, W, C) inputs and their baselines; weights: (N, K) output weights w.
+        steps: number of path points m (200 as in ganmex_appendix.txt A.3), or ``"auto"``: refine a nested rule
+            per sample until |sum A - (S(x) - S(b))| <= tolerance |S(x) - S(b)| and the map's change at the last
+            refinement ||A_k - A_{k-1}||_1 <= tolerance |S(x) - S(b)|, up to ``max_steps`` path points
+            (:mod:`~tfx_explain.attribution.adaptive`; issue 18 §1). Converged samples leave the batch.
+        rule: quadrature. Fixed steps: one of :data:`RULES`, default ``"riemann_right"``, DeepExplain's (and the
+            reference's) choice. ``steps="auto"``: a nested rule, ``"trapezoid"`` (default; doubling from 3
+            intervals), ``"midpoint"`` (tripling) or ``"right"`` (doubling); the ``riemann_`` names map to them.
+        tolerance: relative tolerance of ``steps="auto"``, in (0, 1); max_steps: its cap on path points per sample.
         batch_size: model evaluations (path points) per traced call, which bounds memory; None: sized from
             about 1 GB of activations (:func:`~tfx_explain.attribution._common.path_points_per_call`).
+    Returns:
+        (N, H, W, C) attributions in units of S. With ``steps="auto"`` the extras hold ``steps`` ((N,) path points
+        each sample used), ``converged`` ((N,) bool) and ``refinement_change`` ((N,) the last relative L1 change);
+        explain_keras recomputes the scores S_w(x), S_w(b) (with noise_samples= it explains the clean x). Samples
+        that miss the tolerance within ``max_steps`` are named in one :class:`~tfx_explain.errors.ExactnessWarning`
+        (how many, the worst residual).
+    Raises:
+        InputError: bad ``steps``, ``tolerance``, ``max_steps`` or ``rule``; ``steps="auto"`` under a strategy
+            with several replicas.
     Completeness: sum_i IG_i = S_w(x) - S_w(b) up to the quadrature error; explain_keras reports the
     residual as ``convergence_delta``.
     """
+    check_options({"steps": steps, "rule": rule, "tolerance": tolerance, "max_steps": max_steps})
+    if steps == "auto":
+        return _integrated_gradients_auto(score_fn, x, weights, baselines, _nested(rule), tolerance, max_steps,
+                                          batch_size, strategy)
+    rule = "riemann_right" if rule is None else rule
     alphas, coefs = quadrature(steps, rule)
     points = path_points_per_call(score_fn, x.shape[1:], weights.shape[1], batch_size)
     chunk_size = max(1, min(batch_size or DEFAULT_BATCH, points))
@@ -111,12 +135,64 @@ def integrated_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, 
     return MethodResult(out, {"steps": int(steps), "rule": rule})
 
 
+_AUTO_RULES: dict[str | None, str] = {None: adaptive.DEFAULT_RULE, "riemann_trapezoid": "trapezoid", "riemann_middle": "midpoint",
+               "riemann_right": "right", **{r: r for r in adaptive.NESTED_RULES}}
+
+
+def _nested(rule):
+    if rule not in _AUTO_RULES:
+        raise InputError(f"rule: steps='auto' refines a nested rule, one of {adaptive.NESTED_RULES}; got {rule!r}")
+    return _AUTO_RULES[rule]
+
+
+def check_options(options):
+    """The up-front checks of IG's and EG's ``steps`` / ``tolerance`` / ``max_steps`` / ``rule`` (explain_keras
+    calls this before any work). Raises InputError naming the argument."""
+    steps = options.get("steps", 200)
+    rule = options.get("rule")
+    adaptive.check_auto_options(steps, options.get("tolerance", adaptive.DEFAULT_TOLERANCE),
+                                options.get("max_steps", adaptive.DEFAULT_MAX_STEPS))
+    if steps == "auto" and rule is not None:
+        _nested(rule)
+    elif rule is not None and rule not in RULES:
+        raise InputError(f"rule: expected one of {RULES}, got {rule!r}")
+
+
+def _single_device(strategy, method):
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        raise InputError(f"steps: 'auto' runs {method} on one device (its batch shrinks as samples converge); "
+                         "pass a fixed step count to use a strategy with several replicas")
+
+
+def _integrated_gradients_auto(score_fn, x, weights, baselines, rule, tolerance, max_steps, batch_size, strategy):
+    from ..targets import explained_scores
+
+    _single_device(strategy, "integrated_gradients")
+    x = np.asarray(x, np.float32)
+    baselines = np.asarray(baselines, np.float32)
+    weights = np.asarray(weights, np.float32)
+    input_scores = explained_scores(score_fn, x, weights)
+    baseline_scores = explained_scores(score_fn, baselines, weights)
+    delta = input_scores.astype(np.float64) - baseline_scores
+    points = path_points_per_call(score_fn, x.shape[1:], weights.shape[1], batch_size)
+    diff = (x.astype(np.float64) - baselines).reshape(len(x), -1)
+    evaluate = adaptive.ig_evaluator(score_fn, x, baselines, weights, points)
+    res = adaptive.integrate_auto(evaluate, diff, delta, tolerance=tolerance, max_steps=max_steps, rule=rule)
+    adaptive.warn_unconverged("integrated_gradients", res.converged, res.residual, tolerance, max_steps,
+                              change=res.change)
+    attributions = (diff * res.integral).reshape(x.shape).astype(np.float32)
+    return MethodResult(attributions, {"steps": res.steps, "rule": rule, "converged": res.converged,
+                                       "refinement_change": res.change.astype(np.float32),
+                                       "path_points": int(res.evaluations)})
+
+
 ONE_VS_ONE = ("delta", "reference")
 
 
 def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, references: ReferenceSet, *,
-                       steps: int = 200, seed: int = 0, alpha: Literal["shared", "per_sample"] = "shared",
-                       one_vs_one: Literal["delta", "reference"] = "delta", batch_size: int | None = None,
+                       steps: int | Literal["auto"] = 200, seed: int = 0, alpha: Literal["shared", "per_sample"] = "shared",
+                       one_vs_one: Literal["delta", "reference"] = "delta", tolerance: float = adaptive.DEFAULT_TOLERANCE,
+                       max_steps: int = adaptive.DEFAULT_MAX_STEPS, batch_size: int | None = None,
                        strategy: Strategy | None = None, progress: Progress = False) -> MethodResult:
     """Expected Gradients with ``steps`` references per sample (one per step) from ``references``.
 
@@ -127,7 +203,14 @@ def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, re
         x: (N, H, W, C) inputs.
         weights: (N, K) output weights w (e_co, or e_co - e_ct for one-vs-one).
         references: a :class:`~tfx_explain.baselines.ReferenceSet` (for one-vs-one, class c_t's images).
-        steps: references (and path points) per sample, 200 as in A.3.
+        steps: references (and path points) per sample, 200 as in A.3; or ``"auto"``: references are drawn in
+            blocks of 32 until ||SE(A)||_2 <= tolerance * ||A||_2 per sample (SE: the standard error of the mean
+            over the draws, per pixel, merged exactly across blocks), up to ``max_steps`` draws. The draws are
+            those of the fixed estimator in the same order, so a sample that used n draws has the map of
+            ``steps=n`` (:mod:`~tfx_explain.attribution.adaptive`). Extras: ``steps`` ((N,) draws used),
+            ``converged``, ``relative_se`` ((N,) ||SE||_2 / ||A||_2 reached); ``reference_index`` is (N, most
+            draws used), -1 past each sample's draws. Misses are named in one ExactnessWarning.
+        tolerance: relative tolerance of ``steps="auto"``, in (0, 1); max_steps: its cap on draws per sample.
         alpha: ``"shared"`` (reference harness: one a_k per step for the whole batch) or ``"per_sample"``.
         one_vs_one: which scalar S a one-vs-one call explains. ``"delta"`` (default): the score delta
             S_co - S_ct. ``"reference"``: S_co alone with the references still drawn from class c_t, as the
@@ -138,10 +221,12 @@ def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, re
     Returns the (N, H, W, C) attributions, in units of S, and, as extras, the mean reference of each sample
     (shown as its baseline), the mean S over its references and the explained weights.
     Raises:
-        InputError: an unknown ``alpha`` or ``one_vs_one``.
+        InputError: an unknown ``alpha`` or ``one_vs_one``; bad ``steps``, ``tolerance`` or ``max_steps``;
+            ``steps="auto"`` under a strategy with several replicas.
     """
     import tensorflow as tf
 
+    check_options({"steps": steps, "tolerance": tolerance, "max_steps": max_steps})
     if alpha not in ("shared", "per_sample"):
         raise InputError(f"alpha: expected 'shared' or 'per_sample', got {alpha!r}")
     if one_vs_one not in ONE_VS_ONE:
@@ -153,6 +238,9 @@ def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, re
         weights = np.maximum(np.asarray(weights, np.float32), 0.0)
     from .. import rng
 
+    if steps == "auto":
+        return _expected_gradients_auto(score_fn, x, weights, references, seed, alpha, one_vs_one, tolerance,
+                                        max_steps, batch_size, strategy)
     m = int(steps)
     n = len(x)
     points = path_points_per_call(score_fn, x.shape[1:], weights.shape[1], batch_size)
@@ -200,3 +288,45 @@ def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, re
     return MethodResult(attributions, {"baselines": mean_refs, "baseline_scores": base_scores, "steps": m,
                                        "alpha": alpha, "one_vs_one": one_vs_one, "seed": seed,
                                        "reference_index": ref_index, "explained_weights": np.asarray(weights)})
+
+
+def _eg_draws(references, n, m, seed, alpha):
+    """(reference indices (n, m), a (n, m)): the fixed estimator's draws, whose first j columns are its draws at
+    ``steps=j`` (a prefix of one permutation per sample; one Philox stream of a)."""
+    from .. import rng
+
+    if alpha == "shared":
+        alphas = np.broadcast_to(rng.generator(seed, "eg_alpha").random(m)[None], (n, m)).astype(np.float32)
+    else:
+        alphas = rng.uniform(seed, "eg_alpha", np.arange(n), (m,)).astype(np.float32)
+    return references.draw_indices(np.arange(n), m, seed), alphas
+
+
+def _expected_gradients_auto(score_fn, x, weights, references, seed, alpha, one_vs_one, tolerance, max_steps,
+                             batch_size, strategy):
+    _single_device(strategy, "expected_gradients")
+    x = np.asarray(x, np.float32)
+    weights = np.asarray(weights, np.float32)
+    n = len(x)
+    ref_index, alphas = _eg_draws(references, n, int(max_steps), seed, alpha)
+    pool = np.asarray(references.pool, np.float32)
+    points = path_points_per_call(score_fn, x.shape[1:], weights.shape[1], batch_size)
+    evaluate = adaptive.eg_evaluator(score_fn, x, pool, ref_index, alphas, weights, points)
+    state, rel, converged, evaluations = adaptive.expect_auto(evaluate, n, int(np.prod(x.shape[1:])),
+                                                              tolerance=tolerance, max_steps=max_steps,
+                                                              block=min(adaptive.EG_BLOCK, points))
+    adaptive.warn_unconverged("expected_gradients", converged, rel, tolerance, max_steps, what="references",
+                              measure="relative standard error ||SE(A)||_2 / ||A||_2")
+    used = state.count
+    index = np.where(np.arange(used.max()) < used[:, None], ref_index[:, : used.max()], -1)
+    mean_refs = np.stack([pool[ref_index[i, : used[i]]].mean(axis=0) for i in range(n)]) if n else pool[:0]
+    return MethodResult(state.mean.reshape(x.shape).astype(np.float32),
+                        {"baselines": mean_refs, "baseline_scores": (evaluate.ref_score_sum / used).astype(np.float32),
+                         "steps": used, "converged": converged, "relative_se": rel.astype(np.float32),
+                         "alpha": alpha, "one_vs_one": one_vs_one, "seed": seed, "path_points": int(evaluations),
+                         "reference_index": index, "explained_weights": weights})
+
+
+# explain_keras runs these before any work (api._check_method reads the attribute)
+setattr(integrated_gradients, "check_options", check_options)
+setattr(expected_gradients, "check_options", check_options)

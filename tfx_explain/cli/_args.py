@@ -98,7 +98,7 @@ def preflight(args):
     keras_backend()
     for name in POSITIVE:
         value = getattr(args, name, None)
-        if value is not None and value < 1:
+        if value is not None and not isinstance(value, str) and value < 1:  # (--steps also takes 'auto')
             raise InputError(f"--{name.replace('_', '-')}: expected a positive integer, got {value}")
     if hasattr(args, "set"):
         args.settings = parse_settings(args.set)

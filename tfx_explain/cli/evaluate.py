@@ -32,7 +32,12 @@ def register(sub):
                    help="comma-separated baseline names or LABEL=PATH of a saved GANMEX generator")
     p.add_argument("--metrics", default="aopc_100,aopc_all,sparsity,faithfulness,monotonicity",
                    help="comma-separated metric names (tfx_explain.metrics.grid.METRICS)")
-    p.add_argument("--steps", type=int, default=None, help="path steps of integrated/expected gradients (200)")
+    p.add_argument("--steps", type=_steps, default=None,
+                   help="path steps of integrated/expected gradients (200), or 'auto': refine each sample until "
+                        "--tolerance is met")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="relative tolerance of --steps auto (default 0.01; IG: completeness and the map's last "
+                        "change, EG: the standard error of the mean over references)")
     p.add_argument("--score", default="probability", choices=("probability", "logit"),
                    help="explained score: softmax probability (default) or the pre-softmax logit")
     p.add_argument("--batch-size", type=int, default=None, help="model inputs per call (default per method)")
@@ -59,6 +64,10 @@ def evaluate_command(args):
 
     if args.n < 1:
         raise InputError(f"--n: expected a positive number of samples, got {args.n}")
+    if args.tolerance is not None and args.steps != "auto":
+        raise InputError("--tolerance: applies to --steps auto only")
+    if args.tolerance is not None and not 0 < args.tolerance < 1:
+        raise InputError(f"--tolerance: expected a number in (0, 1), got {args.tolerance}")
     model = load_model(args.model)
     composite = args.dataset.startswith("composite_")
     loaded = data.load(args.dataset, args.split, with_masks=composite)
@@ -75,6 +84,8 @@ def evaluate_command(args):
     options = {}
     if args.steps is not None:
         options = {m: {"steps": args.steps} for m in ("integrated_gradients", "expected_gradients")}
+    for m in options if args.tolerance is not None else ():
+        options[m]["tolerance"] = args.tolerance
     grid = evaluate_grid(model, x, labels, target, methods=_split(args.methods), baselines=_baselines(args.baselines),
                          metrics=wanted, data=train, masks=masks, n_scenes=n_scenes, method_options=options,
                          score=args.score, seed=args.seed, batch_size=args.batch_size, progress="auto")
@@ -83,3 +94,11 @@ def evaluate_command(args):
         paths = grid.save(args.out, "grid")
         print(json.dumps({"saved": [str(p) for p in paths]}))
     return grid
+
+
+def _steps(value):
+    """--steps: a positive integer or 'auto' (argparse reports anything else as a bad --steps)."""
+    if value == "auto":
+        return value
+    return int(value)
+
