@@ -116,11 +116,19 @@ def _groups(x, weights, baselines, background_size, seed):
         for i, key in enumerate(keys):
             cls = None if baselines.classes is None else int(baselines.classes[i])
             backgrounds.setdefault((key, cls), []).append(i)
+        plans = []  # (rows, group, ranks among the group's candidates): choice over an array picks these positions
         for (key, cls), rows in backgrounds.items():
-            cand = baselines.candidates(cls)
+            group = 0 if cls is None else cls
+            size = baselines.pool_size(group)
             rng = np.random.default_rng([seed] if cls is None else [seed, cls])  # entropy must be >= 0
-            pick = rng.choice(cand, size=min(background_size, len(cand)), replace=False)
-            yield np.asarray(rows), weights[rows[0]], baselines.pool[np.sort(pick)]
+            plans.append((rows, group, np.sort(rng.choice(size, size=min(background_size, size), replace=False))))
+        if not plans:
+            return
+        # one locate for all groups: a streamed pool fetches every background in one pass
+        index = baselines.locate(np.concatenate([np.full(len(p), g, np.int64) for _, g, p in plans]),
+                                 np.concatenate([p for _, _, p in plans])[:, None])[:, 0]
+        for (rows, _, _), part in zip(plans, np.split(index, np.cumsum([len(p) for _, _, p in plans])[:-1])):
+            yield np.asarray(rows), weights[rows[0]], baselines.pool[part]
         return
     keys = [weights[i].tobytes() + baselines[i].tobytes() for i in range(len(x))]
     groups = {}

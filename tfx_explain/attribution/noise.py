@@ -91,7 +91,8 @@ class _RepeatedReferences:
         return self.base.draw_indices(np.asarray(sample_ids, np.int64) // self.copies + self.offset, n_refs, seed)
 
     def draw(self, sample_ids, n_refs, seed):
-        return self.pool[self.draw_indices(sample_ids, n_refs, seed)]
+        index = self.draw_indices(sample_ids, n_refs, seed)  # first: a lazily filled pool grows here
+        return self.pool[index]
 
 
 def noisy_copies(x, seed, samples, sigma, image_ids):

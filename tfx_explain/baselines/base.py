@@ -42,19 +42,37 @@ class ReferenceSet:
             return np.arange(len(self.pool))
         return np.flatnonzero(self.pool_labels == cls)
 
-    def draw_indices(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> NDArray[np.int64]:
-        """(len(sample_ids), n_refs) pool indices, without replacement where the candidate set allows."""
+    def pool_size(self, cls: int) -> int:
+        """How many references sample(s) of class ``cls`` draw from (the whole pool when ``classes`` is None)."""
+        return len(self.candidates(cls))
+
+    def locate(self, groups: NDArray[np.int64], ranks: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Pool indices of the ``ranks`` (n, r)-th candidates (in pool order) of each row's class ``groups`` (n,)."""
+        out = np.empty(ranks.shape, np.int64)
+        for cls in np.unique(groups):
+            rows = np.flatnonzero(groups == cls)
+            out[rows] = self.candidates(cls)[ranks[rows]]
+        return out
+
+    def draw_ranks(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(groups (n,), ranks (n, n_refs)): sample i's draws as ranks among the candidates of its class
+        ``groups[i]`` (0 for every sample when ``classes`` is None): a prefix of one permutation per (seed, i)."""
         sample_ids = np.asarray(sample_ids, np.int64)
-        out = np.empty((len(sample_ids), n_refs), np.int64)
+        ranks = np.empty((len(sample_ids), n_refs), np.int64)
         groups = np.zeros(len(sample_ids), np.int64) if self.classes is None else self.classes[sample_ids]
         for cls in np.unique(groups):  # a loop over classes, vectorised over samples
             rows = np.flatnonzero(groups == cls)
-            cand = self.candidates(cls)
-            keys = rng.uniform(seed, "references", sample_ids[rows], (len(cand),))
+            size = self.pool_size(cls)
+            keys = rng.uniform(seed, "references", sample_ids[rows], (size,))
             order = np.argsort(keys, axis=1, kind="stable")
-            reps = -(-n_refs // len(cand))  # fewer candidates than draws: cycle through the permutation
-            out[rows] = cand[np.tile(order, (1, reps))[:, :n_refs]]
-        return out
+            reps = -(-n_refs // size)  # fewer candidates than draws: cycle through the permutation
+            ranks[rows] = np.tile(order, (1, reps))[:, :n_refs]
+        return groups, ranks
+
+    def draw_indices(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> NDArray[np.int64]:
+        """(len(sample_ids), n_refs) pool indices, without replacement where the candidate set allows."""
+        return self.locate(*self.draw_ranks(sample_ids, n_refs, seed))
 
     def draw(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> NDArray[Any]:
-        return self.pool[self.draw_indices(sample_ids, n_refs, seed)]
+        index = self.draw_indices(sample_ids, n_refs, seed)  # first: a lazily filled pool grows here
+        return self.pool[index]

@@ -175,27 +175,102 @@ def train_distribution(original_class: IntArray, target_class: IntArray | None, 
     """The training distribution as a reference set: the target class for one-vs-one (GANMEX's EG
     variant, ganmex_main.txt §4), the whole training set for one-vs-all (Erion et al.).
 
-    A streamed dataset is read once, keeping only the target classes' images for one-vs-one (all of them for
-    one-vs-all); their order within a class is kept, so every draw (by rank within the class,
-    :meth:`ReferenceSet.draw_indices`) picks the same images as in memory. ``info["train_index"]`` maps pool rows
-    to training indices (the identity in memory)."""
+    In memory the pool is the training array itself. A streamed dataset gives a :class:`StreamedReferenceSet`:
+    one counting pass gives the class sizes, and the images are fetched only when drawn, so it holds at most the
+    distinct images drawn (N samples x draws), never the dataset. Draws are by rank within the class
+    (:meth:`ReferenceSet.draw_ranks`), so they pick the same images as in memory. ``info["train_index"]`` maps
+    pool rows to training indices (the identity in memory).
+    Raises InputError: one-vs-one with a target class that has no training image."""
     training = _training(train_images, train_labels)
     classes = np.asarray(target_class, np.int64) if target_class is not None else None
     if not training.streamed:
         return ReferenceSet(pool=training.images.astype(np.float32), pool_labels=training.labels, classes=classes,
                             name="train", info={"train_index": np.arange(len(training.labels))})
-    wanted = None if classes is None else np.unique(classes)
-    images, labels, index = [], [], []
-    for offset, chunk, chunk_labels in training.chunks():
-        keep = np.arange(len(chunk)) if wanted is None else np.flatnonzero(np.isin(chunk_labels, wanted))
-        images.append(chunk[keep])
-        labels.append(chunk_labels[keep])
-        index.append(offset + keep)
-    labels = np.concatenate(labels)
-    if wanted is not None:
-        missing = np.setdiff1d(wanted, labels)
-        if len(missing):
-            raise InputError(f"data: no training image of class {int(missing[0])} for the 'train' baseline")
-    pool = np.concatenate(images).reshape((-1,) + training.image_shape)
-    return ReferenceSet(pool=pool, pool_labels=labels, classes=classes, name="train",
-                        info={"train_index": np.concatenate(index)})
+    return StreamedReferenceSet(training, classes)
+
+
+class StreamedReferenceSet(ReferenceSet):
+    """The training distribution of a streamed dataset, fetched lazily: ``pool`` holds only the images drawn so far.
+
+    Candidates are addressed by (group, rank): the group is the class for one-vs-one (rank: position among that
+    class's images in reading order) and 0 for one-vs-all (rank: the training index), exactly the candidate order
+    of the in-memory :class:`ReferenceSet`. :meth:`locate` maps ranks to pool rows, reading the stream once for all
+    the ranks not yet held; so a call that draws up front (EG's fixed ``steps``, its ``"auto"`` up to
+    ``max_steps``, DeepSHAP's background) costs one counting pass and one fetching pass, and memory is at most
+    N x draws images. ``pool``, ``pool_labels`` and ``info["train_index"]`` grow together, in fetch order.
+    Raises InputError (when fetching): the stream read differently from its counting pass.
+    """
+
+    def __init__(self, training: TrainingData, classes: NDArray[np.int64] | None) -> None:
+        counts = training.class_counts()
+        if classes is not None:
+            wanted = np.unique(classes)
+            padded = np.pad(counts, (0, max(0, int(wanted.max()) + 1 - len(counts))))
+            missing = wanted[padded[wanted] == 0]
+            if len(missing):
+                raise InputError(f"data: no training image of class {int(missing[0])} for the 'train' baseline")
+        super().__init__(pool=np.zeros((0,) + training.image_shape, np.float32), pool_labels=np.zeros(0, np.int64),
+                         classes=classes, name="train", info={"train_index": np.zeros(0, np.int64)})
+        self.training = training
+        self.counts = counts
+        self.first_pass = training.fingerprint()
+        self.held: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}  # group -> (sorted ranks, pool rows)
+
+    def pool_size(self, cls: int) -> int:
+        return int(self.counts.sum()) if self.classes is None else int(self.counts[cls])
+
+    def candidates(self, cls: int) -> NDArray[np.intp]:  # every candidate: fetches the whole class (unbounded)
+        size = self.pool_size(cls)
+        return self.locate(np.full(1, cls, np.int64), np.arange(size)[None])[0]
+
+    def locate(self, groups: NDArray[np.int64], ranks: NDArray[np.int64]) -> NDArray[np.int64]:
+        groups = np.asarray(groups, np.int64)
+        ranks = np.asarray(ranks, np.int64)
+        need = {}
+        for cls in np.unique(groups):
+            wanted = np.unique(ranks[groups == cls])
+            held = self.held.get(int(cls), (np.zeros(0, np.int64),))[0]
+            missing = wanted[~np.isin(wanted, held)]
+            if len(missing):
+                need[int(cls)] = missing
+        if need:
+            self._fetch(need)
+        out = np.empty(ranks.shape, np.int64)
+        for cls in np.unique(groups):
+            rows = np.flatnonzero(groups == cls)
+            held_ranks, pool_rows = self.held[int(cls)]
+            out[rows] = pool_rows[np.searchsorted(held_ranks, ranks[rows])]
+        return out
+
+    def _fetch(self, need: dict[int, NDArray[np.int64]]) -> None:
+        """One pass over the stream keeping the images at the needed ranks of each group (sorted, not yet held)."""
+        images, labels, index, segments = [], [], [], []  # segments: (group, ranks) in the order rows are appended
+        seen = np.zeros(len(self.counts), np.int64)  # images of each class read so far: the one-vs-one ranks
+        for offset, x, y in self.training.chunks():
+            for cls, wanted in need.items():
+                if self.classes is None:
+                    at, rank = np.arange(len(y)), offset + np.arange(len(y))
+                else:
+                    at = np.flatnonzero(y == cls)
+                    rank = seen[cls] + np.arange(len(at))  # cls < len(seen): its count is > 0
+                keep = np.isin(rank, wanted, assume_unique=True)
+                if keep.any():
+                    images.append(x[at[keep]])
+                    labels.append(y[at[keep]])
+                    index.append(offset + at[keep])
+                    segments.append((cls, rank[keep]))
+            if self.classes is not None:
+                seen += np.bincount(y, minlength=len(seen))[: len(seen)]
+        if self.training.fingerprint() != self.first_pass:
+            raise InputError("data: the tf.data.Dataset read differently on two passes (a shuffle with "
+                             "reshuffle_each_iteration?); the 'train' baseline needs a deterministic order")
+        row = len(self.pool)
+        self.pool = np.concatenate([self.pool, *(i.reshape((-1,) + self.training.image_shape) for i in images)])
+        self.pool_labels = np.concatenate([self.pool_labels, *labels])
+        self.info["train_index"] = np.concatenate([self.info["train_index"], *index])
+        for cls, ranks in segments:
+            held_ranks, held_rows = self.held.get(cls, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            all_ranks = np.concatenate([held_ranks, ranks])
+            order = np.argsort(all_ranks, kind="stable")
+            self.held[cls] = (all_ranks[order], np.concatenate([held_rows, row + np.arange(len(ranks))])[order])
+            row += len(ranks)
