@@ -199,17 +199,21 @@ def test_a_class_without_training_images_is_named():
         dataset.random_target(x, co, ct, train, labels)
 
 
-@pytest.mark.parametrize("method, baseline", [("integrated_gradients", "mdts"), ("integrated_gradients", "random_target"),
-                                              ("expected_gradients", "train")])
-def test_explain_keras_takes_a_streamed_dataset(method, baseline):
+@pytest.mark.parametrize("method, baseline, one_vs_all, steps", [
+    ("integrated_gradients", "mdts", False, 8), ("integrated_gradients", "random_target", False, 8),
+    ("expected_gradients", "train", False, 8), ("expected_gradients", "train", True, 8),
+    ("expected_gradients", "train", True, "auto")])
+def test_explain_keras_takes_a_streamed_dataset(method, baseline, one_vs_all, steps):
     import keras
 
     import tfx_explain as tx
 
     x, train, labels, co, ct = tied_data(5)
     model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
-    ct = (co + 1) % 4
-    kwargs = dict(method=method, baseline=baseline, original_class=co, target_class=ct, steps=8)
+    ct = None if one_vs_all else (co + 1) % 4
+    kwargs = dict(method=method, baseline=baseline, original_class=co, target_class=ct, steps=steps)
+    if steps == "auto":
+        kwargs.update(max_steps=64, tolerance=0.2)  # 15 samples stop at 32 draws, 5 run on to 64
     in_memory = tx.explain_keras(model, x, data=(train, labels), **kwargs)
     streamed = tx.explain_keras(model, x, data=as_stream(train, labels, 16), **kwargs)
     np.testing.assert_array_equal(streamed.baselines, in_memory.baselines)
@@ -223,13 +227,61 @@ def test_the_train_distribution_streams_the_target_classes_only():
     ct = np.where(co == 0, 1, 0)  # target classes 0 and 1 only
     in_memory = dataset.train_distribution(co, ct, train, labels)
     streamed = dataset.train_distribution(co, ct, TrainingData(dataset=as_stream(train, labels, 9), chunk_size=50))
-    assert set(streamed.pool_labels.tolist()) == {0, 1}  # classes 2 and 3 never held
-    np.testing.assert_array_equal(streamed.pool, train[streamed.info["train_index"]])
     for ids, n_refs in ((np.arange(len(x)), 12), (np.array([3, 1]), 500)):
         np.testing.assert_array_equal(streamed.draw(ids, n_refs, seed=2), in_memory.draw(ids, n_refs, seed=2))
+    assert set(streamed.pool_labels.tolist()) == {0, 1}  # classes 2 and 3 never held
+    np.testing.assert_array_equal(streamed.pool, train[streamed.info["train_index"]])
     everything = dataset.train_distribution(co, None, TrainingData(dataset=as_stream(train, labels)))
     np.testing.assert_array_equal(everything.draw(np.arange(4), 7, 1),
                                   dataset.train_distribution(co, None, train, labels).draw(np.arange(4), 7, 1))
+
+
+def test_the_streamed_train_distribution_holds_only_the_drawn_images():
+    r = np.random.default_rng(3)
+    train = r.random((20_000, 4, 4, 1)).astype(np.float32)
+    labels = r.integers(0, 5, len(train))
+    co = np.array([0, 3, 4])
+    in_memory = dataset.train_distribution(co, None, train, labels)
+    streamed = dataset.train_distribution(co, None, TrainingData(dataset=as_stream(train, labels, 2048)))
+    assert len(streamed.pool) == 0 and streamed.training.passes == 1  # the counting pass holds no image
+    index = streamed.draw_indices(np.arange(3), 16, seed=4)
+    assert len(streamed.pool) <= 3 * 16 and streamed.training.passes == 2  # one fetching pass for all the draws
+    # brute force: the k-th draw of sample i is the k-th smallest of its 20,000 keys, over the whole training set
+    keys = np.stack([rng.generator(4, "references", i).random(len(train)) for i in range(3)])
+    np.testing.assert_array_equal(streamed.info["train_index"][index], np.argsort(keys, axis=1)[:, :16])
+    np.testing.assert_array_equal(streamed.pool[index], in_memory.draw(np.arange(3), 16, seed=4))
+    held = len(streamed.pool)
+    streamed.draw_indices(np.arange(3), 8, seed=4)  # a prefix of what is held: no pass, no growth
+    assert (len(streamed.pool), streamed.training.passes) == (held, 2)
+    more = streamed.draw(np.arange(2), 24, seed=4)  # 8 more draws each: one more pass, at most 2 x 8 new images
+    assert len(streamed.pool) <= held + 2 * 8 and streamed.training.passes == 3
+    np.testing.assert_array_equal(more, in_memory.draw(np.arange(2), 24, seed=4))
+    one_vs_one = dataset.train_distribution(co, (co + 1) % 5, TrainingData(dataset=as_stream(train, labels, 2048)))
+    np.testing.assert_array_equal(one_vs_one.draw(np.arange(3), 16, seed=4),
+                                  dataset.train_distribution(co, (co + 1) % 5, train, labels).draw(np.arange(3), 16, 4))
+    assert len(one_vs_one.pool) <= 3 * 16 and set(one_vs_one.pool_labels.tolist()) <= {1, 4, 0}
+
+
+def test_a_reshuffling_stream_is_refused_for_the_train_distribution():
+    x, train, labels, co, ct = tied_data(4)
+    ds = as_stream(train, labels).shuffle(len(train), seed=1, reshuffle_each_iteration=True)
+    refs = dataset.train_distribution(co, None, TrainingData(dataset=ds))
+    with pytest.raises(InputError, match=r"^data: the tf.data.Dataset read differently on two passes"):
+        refs.draw(np.arange(2), 4, seed=0)
+
+
+def test_deepshap_draws_the_same_background_from_a_stream():
+    import keras
+
+    import tfx_explain as tx
+
+    x, train, labels, co, _ = tied_data(7)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    kwargs = dict(method="deepshap", engine="native", baseline="train", original_class=co[:3], background_size=20)
+    in_memory = tx.explain_keras(model, x[:3], data=(train, labels), **kwargs)
+    streamed = tx.explain_keras(model, x[:3], data=as_stream(train, labels, 64), **kwargs)
+    np.testing.assert_array_equal(streamed.attributions, in_memory.attributions)
+    np.testing.assert_array_equal(streamed.baselines, in_memory.baselines)
 
 
 def test_explain_dataset_streams_the_training_data(tmp_path):
