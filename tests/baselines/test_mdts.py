@@ -284,6 +284,22 @@ def test_deepshap_draws_the_same_background_from_a_stream():
     np.testing.assert_array_equal(streamed.baselines, in_memory.baselines)
 
 
+def test_the_shap_engine_background_from_a_stream_is_numpy_choice_over_the_class():
+    import importlib
+
+    deepshap = importlib.import_module("tfx_explain.attribution.deepshap")  # the module, not its function
+    x, train, labels, co, _ = tied_data(7)
+    ct = (co[:3] + 1) % 4
+    weights = np.eye(4, dtype=np.float32)[co[:3]] - np.eye(4, dtype=np.float32)[ct]
+    refs = dataset.train_distribution(co[:3], ct, TrainingData(dataset=as_stream(train, labels, 64)))
+    groups = list(deepshap._groups(x[:3], weights, refs, 20, 5))
+    assert refs.training.passes == 2 and len(refs.pool) <= 3 * 20  # one fetching pass for every background
+    for rows, _, background in groups:  # the background before ranks: choice over the class's training indices
+        cls = int(ct[rows[0]])
+        pick = np.random.default_rng([5, cls]).choice(np.flatnonzero(labels == cls), size=20, replace=False)
+        np.testing.assert_array_equal(background, train[np.sort(pick)])
+
+
 def test_explain_dataset_streams_the_training_data(tmp_path):
     import keras
 
