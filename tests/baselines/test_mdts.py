@@ -256,6 +256,9 @@ def test_the_streamed_train_distribution_holds_only_the_drawn_images():
     more = streamed.draw(np.arange(2), 24, seed=4)  # 8 more draws each: one more pass, at most 2 x 8 new images
     assert len(streamed.pool) <= held + 2 * 8 and streamed.training.passes == 3
     np.testing.assert_array_equal(more, in_memory.draw(np.arange(2), 24, seed=4))
+    again = dataset.train_distribution(co, None, streamed.training)  # counts of the last pass: no counting pass
+    np.testing.assert_array_equal(again.draw(np.arange(3), 16, seed=4), streamed.pool[index])
+    assert streamed.training.passes == 4
     one_vs_one = dataset.train_distribution(co, (co + 1) % 5, TrainingData(dataset=as_stream(train, labels, 2048)))
     np.testing.assert_array_equal(one_vs_one.draw(np.arange(3), 16, seed=4),
                                   dataset.train_distribution(co, (co + 1) % 5, train, labels).draw(np.arange(3), 16, 4))

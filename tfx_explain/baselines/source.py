@@ -77,6 +77,7 @@ class TrainingData:
         from ..data import stream
 
         digest = _hasher(self.image_shape)
+        counts = np.zeros(1, np.int64)
         offset = 0
         reader = (self.dataset.prefetch(1).as_numpy_iterator() if self.batched
                   else stream.read_chunks(self.dataset, self.chunk_size))
@@ -88,12 +89,14 @@ class TrainingData:
                 raise InputError(f"data: expected finite values, got NaN or Inf in training image {bad}")
             digest.update(x.data.cast("B"))
             digest.update(y.data.cast("B"))
+            counts = _add_counts(counts, y)
             yield offset, x, y
             offset += len(x)
         if offset == 0:
             raise InputError("data: the tf.data.Dataset holds no images")
         self.passes += 1
         self.last_fingerprint = f"stream:{offset}:{digest.hexdigest()}"
+        self.last_counts = counts  # the class counts of the pass that ``last_fingerprint`` names
 
     def fingerprint(self) -> str | None:
         """The arrays' content hash; for a stream, the hash of the last complete pass (None before one)."""
@@ -107,14 +110,21 @@ class TrainingData:
         return self._fingerprint
 
     def class_counts(self) -> NDArray[np.int64]:
-        """Images per class (index = class) from one counting pass (or the labels in memory)."""
+        """Images per class (index = class): the labels in memory; for a stream, those of its last complete pass
+        (read during every pass, with the fingerprint), after one counting pass if it was never read. A caller
+        that reads the stream again compares :meth:`fingerprint` before and after, so the counts always belong
+        to the data read."""
         if not self.streamed:
             return np.bincount(self.labels, minlength=1)
-        counts = np.zeros(1, np.int64)
-        for _, _, y in self.chunks():
-            c = np.bincount(y, minlength=len(counts))
-            counts = np.pad(counts, (0, len(c) - len(counts))) + c
-        return counts
+        if getattr(self, "last_counts", None) is None:
+            for _ in self.chunks():
+                pass
+        return self.last_counts
+
+
+def _add_counts(counts, y):
+    c = np.bincount(y, minlength=len(counts))
+    return np.pad(counts, (0, len(c) - len(counts))) + c
 
 
 def _hasher(shape):
