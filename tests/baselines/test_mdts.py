@@ -303,7 +303,9 @@ def test_the_shap_engine_background_from_a_stream_is_numpy_choice_over_the_class
         np.testing.assert_array_equal(background, train[np.sort(pick)])
 
 
-def test_explain_dataset_streams_the_training_data(tmp_path):
+@pytest.mark.parametrize("method, baseline, target", [("integrated_gradients", "mdts", 1),
+                                                      ("expected_gradients", "train", None)])
+def test_explain_dataset_streams_the_training_data(tmp_path, method, baseline, target):
     import keras
 
     from tfx_explain import scale
@@ -312,8 +314,8 @@ def test_explain_dataset_streams_the_training_data(tmp_path):
     model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
     runs = {}
     for name, data in (("arrays", (train, labels)), ("stream", as_stream(train, labels, 32))):
-        scale.explain_dataset(model, (x, co), tmp_path / name, method="integrated_gradients", steps=4,
-                              baseline="mdts", target_class=1, data=data, progress=False)
+        scale.explain_dataset(model, (x, co), tmp_path / name, method=method, steps=4, shard_size=8,
+                              baseline=baseline, target_class=target, data=data, progress=False)
         runs[name] = scale.load_run(tmp_path / name)
     for key in ("baselines", "attributions"):
         np.testing.assert_array_equal(runs["stream"][key], runs["arrays"][key])
