@@ -265,6 +265,16 @@ def test_the_streamed_train_distribution_holds_only_the_drawn_images():
     assert len(one_vs_one.pool) <= 3 * 16 and set(one_vs_one.pool_labels.tolist()) <= {1, 4, 0}
 
 
+def test_draws_do_not_depend_on_the_key_blocks(monkeypatch):
+    from tfx_explain.baselines import base
+
+    x, train, labels, co, _ = tied_data(2)
+    refs = dataset.train_distribution(co, None, train, labels)
+    whole = refs.draw_indices(np.arange(len(x)), 9, seed=3)
+    monkeypatch.setattr(base, "KEYS_PER_BLOCK", 2 * len(train))  # blocks of 2 samples
+    np.testing.assert_array_equal(refs.draw_indices(np.arange(len(x)), 9, seed=3), whole)
+
+
 def test_a_reshuffling_stream_is_refused_for_the_train_distribution():
     x, train, labels, co, ct = tied_data(4)
     ds = as_stream(train, labels).shuffle(len(train), seed=1, reshuffle_each_iteration=True)

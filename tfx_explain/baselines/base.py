@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 
+KEYS_PER_BLOCK = 1 << 22  # float64 draw keys (32 MB) sorted at once; a sample's row is never split
+
+
 @dataclass
 class PointBaselines:
     """One baseline image per input sample: ``values`` has the inputs' shape (N, H, W, C)."""
@@ -61,12 +64,14 @@ class ReferenceSet:
         ranks = np.empty((len(sample_ids), n_refs), np.int64)
         groups = np.zeros(len(sample_ids), np.int64) if self.classes is None else self.classes[sample_ids]
         for cls in np.unique(groups):  # a loop over classes, vectorised over samples
-            rows = np.flatnonzero(groups == cls)
             size = self.pool_size(cls)
-            keys = rng.uniform(seed, "references", sample_ids[rows], (size,))
-            order = np.argsort(keys, axis=1, kind="stable")
             reps = -(-n_refs // size)  # fewer candidates than draws: cycle through the permutation
-            ranks[rows] = np.tile(order, (1, reps))[:, :n_refs]
+            every = np.flatnonzero(groups == cls)
+            step = max(1, KEYS_PER_BLOCK // size)  # samples per block: the keys of a large pool stay bounded
+            for rows in np.split(every, np.arange(step, len(every), step)):
+                keys = rng.uniform(seed, "references", sample_ids[rows], (size,))
+                order = np.argsort(keys, axis=1, kind="stable")
+                ranks[rows] = np.tile(order, (1, reps))[:, :n_refs]
         return groups, ranks
 
     def draw_indices(self, sample_ids: ArrayLike, n_refs: int, seed: int) -> NDArray[np.int64]:
