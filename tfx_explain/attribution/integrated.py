@@ -96,7 +96,9 @@ def integrated_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, 
     """Integrated Gradients of S_w from each sample's baseline to the sample.
 
     Args:
-        x, baselines: (N, H, W, C) inputs and their baselines; weights: (N, K) output weights w.
+        x: (N, H, W, C) inputs.
+        weights: (N, K) output weights w.
+        baselines: (N, H, W, C) baselines b, one per input.
         steps: number of path points m (200 as in ganmex_appendix.txt A.3), or ``"auto"``: refine a nested rule
             per sample until |sum A - (S(x) - S(b))| <= tolerance |S(x) - S(b)| and the map's change at the last
             refinement ||A_k - A_{k-1}||_1 <= tolerance |S(x) - S(b)|, up to ``max_steps`` path points
@@ -104,7 +106,8 @@ def integrated_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, 
         rule: quadrature. Fixed steps: one of :data:`RULES`, default ``"riemann_right"``, DeepExplain's (and the
             reference's) choice. ``steps="auto"``: a nested rule, ``"trapezoid"`` (default; doubling from 3
             intervals), ``"midpoint"`` (tripling) or ``"right"`` (doubling); the ``riemann_`` names map to them.
-        tolerance: relative tolerance of ``steps="auto"``, in (0, 1); max_steps: its cap on path points per sample.
+        tolerance: relative tolerance of ``steps="auto"``, in (0, 1).
+        max_steps: the cap of ``steps="auto"`` on path points per sample.
         batch_size: model evaluations (path points) per traced call, which bounds memory; None: sized from
             about 1 GB of activations (:func:`~tfx_explain.attribution._common.path_points_per_call`).
     Returns:
@@ -210,7 +213,8 @@ def expected_gradients(score_fn: ScoreFunction, x: Float32, weights: Float32, re
             ``steps=n`` (:mod:`~tfx_explain.attribution.adaptive`). Extras: ``steps`` ((N,) draws used),
             ``converged``, ``relative_se`` ((N,) ||SE||_2 / ||A||_2 reached); ``reference_index`` is (N, most
             draws used), -1 past each sample's draws. Misses are named in one ExactnessWarning.
-        tolerance: relative tolerance of ``steps="auto"``, in (0, 1); max_steps: its cap on draws per sample.
+        tolerance: relative tolerance of ``steps="auto"``, in (0, 1).
+        max_steps: the cap of ``steps="auto"`` on reference draws per sample.
         alpha: ``"shared"`` (reference harness: one a_k per step for the whole batch) or ``"per_sample"``.
         one_vs_one: which scalar S a one-vs-one call explains. ``"delta"`` (default): the score delta
             S_co - S_ct. ``"reference"``: S_co alone with the references still drawn from class c_t, as the
