@@ -4,7 +4,7 @@
     PYTHONPATH=. python scripts/bench_streaming.py --quick    # 20,000 images, 2 steps
 The dataset is ``range(n)`` mapped by a stateless function to 28x28x1 float32 images (label ``i % 10``), so no
 image exists before the pipeline makes it. Each measurement runs in a child process of its own (``--child``),
-so that ``ru_maxrss`` is that run's peak alone. Materialising, as the trainers did before streaming, needs
+so that its peak RSS (``VmHWM``, ``_timing.peak_rss_mb``) is that run's alone. Materialising, as the trainers did before streaming, needs
 N x 28 x 28 x 4 bytes for the float32 array, twice during the concatenation of the read batches; that
 need is computed, not run (400,000 images: 2.5 GB at the concatenation, beyond a 1.5 GB budget).
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -38,7 +37,9 @@ def generated_images(n, size=28, classes=10):
 
 
 def _peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    from _timing import peak_rss_mb  # VmHWM: ru_maxrss would carry the parent's peak across fork + exec
+
+    return peak_rss_mb()
 
 
 def child(images, steps):
