@@ -196,13 +196,8 @@ def train_explaingan(classifier: Model, data: Data | ArrayLike | tf.data.Dataset
     grid_inputs = np.concatenate([images[predicted == j][:4] for j in (0, 1)])
     build = lambda: eg.build_model(images.shape[1:], cfg, pair_logit, value_range)  # noqa: E731
     grid = lambda m: eg.sample_grid(m, grid_inputs, pair_logit)  # noqa: E731
-    model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, grid, metadata)
-    explainer = ExplainGAN(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
-                           model.discriminator, history)
-    if out_dir is not None:
-        explainer.save(Path(out_dir) / "explainer")
-    return explainer
+    return _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
+                  sample_every, verbose, seed, grid, metadata, ExplainGAN)
 
 
 def train_exaggeration(classifier: Model, data: Data | ArrayLike | tf.data.Dataset, *, target_class: int,
@@ -247,14 +242,9 @@ def train_exaggeration(classifier: Model, data: Data | ArrayLike | tf.data.Datas
     make_dataset = pe.bin_dataset(images, source, cfg, seed)
     grid_inputs = images[np.argsort(source)[np.linspace(0, len(images) - 1, 6).astype(int)]]
     build = lambda: pe.build_model(images.shape[1:], cfg, target_logit, value_range)  # noqa: E731
-    model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
-                                     metadata)
-    explainer = Exaggeration(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
-                             model.discriminator, history)
-    if out_dir is not None:
-        explainer.save(Path(out_dir) / "explainer")
-    return explainer
+    return _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
+                  sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
+                  metadata, Exaggeration)
 
 
 # --------------------------------------------------------------------------- streamed training data
@@ -324,13 +314,8 @@ def _train_explaingan_streamed(classifier, data, classes, *, steps, preset, valu
     grid_inputs = found.firsts.astype(np.float32)
     build = lambda: eg.build_model(probe.shape[1:], cfg, pair_logit, value_range)  # noqa: E731
     grid = lambda m: eg.sample_grid(m, grid_inputs, pair_logit)  # noqa: E731
-    model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, grid, metadata)
-    explainer = ExplainGAN(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
-                           model.discriminator, history)
-    if out_dir is not None:
-        explainer.save(Path(out_dir) / "explainer")
-    return explainer
+    return _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
+                  sample_every, verbose, seed, grid, metadata, ExplainGAN)
 
 
 def _train_exaggeration_streamed(classifier, data, *, target_class, bins, steps, preset, value_range, strategy,
@@ -378,14 +363,9 @@ def _train_exaggeration_streamed(classifier, data, *, target_class, bins, steps,
     make_dataset = stream.ResumableBatches(batches, *stream.resume_mode(batches, strategy))
     grid_inputs = found.firsts[np.flatnonzero(found.counts)][:6].astype(np.float32)
     build = lambda: pe.build_model(probe.shape[1:], cfg, target_logit, value_range)  # noqa: E731
-    model, history, seconds = _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
-                                     sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
-                                     metadata)
-    explainer = Exaggeration(model.generator, {**metadata, "steps": int(steps), "seconds": seconds},
-                             model.discriminator, history)
-    if out_dir is not None:
-        explainer.save(Path(out_dir) / "explainer")
-    return explainer
+    return _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every,
+                  sample_every, verbose, seed, lambda m: pe.sample_grid(m, grid_inputs),
+                  metadata, Exaggeration)
 
 
 def _metadata(kind, classifier, image_shape, value_range, cfg, seed, **extra):
@@ -418,7 +398,10 @@ def _check_resumable(out_dir, metadata):
 
 
 def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, sample_every, verbose, seed, grid,
-           metadata):
+           metadata, explainer_class):
+    """Train the model ``build()`` makes (resuming from ``out_dir``), wrap it in ``explainer_class`` with the run's
+    metadata and history, save it under ``out_dir/explainer`` and return it; one home for both explainers and for
+    in-memory and streamed data."""
     import keras
 
     from .distribute import get_strategy
@@ -434,7 +417,12 @@ def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, samp
     history = train_loop(model, make_dataset, steps=int(steps), strategy=strategy, out_dir=out_dir,
                          checkpoint_every=checkpoint_every, sample_fn=lambda: grid(model),
                          sample_every=sample_every, verbose=verbose)
-    return model, {k: [float(v) for v in vals] for k, vals in history.items()}, round(time.time() - start, 2)
+    history = {k: [float(v) for v in vals] for k, vals in history.items()}
+    explainer = explainer_class(model.generator, {**metadata, "steps": int(steps), "seconds": round(time.time() - start, 2)},
+                                model.discriminator, history)
+    if out_dir is not None:
+        explainer.save(Path(out_dir) / "explainer")
+    return explainer
 
 
 # --------------------------------------------------------------------------- explainers and loading
