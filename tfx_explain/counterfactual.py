@@ -172,11 +172,7 @@ def train_explaingan(classifier: Model, data: Data | ArrayLike | tf.data.Dataset
     images, labels = _images_and_labels(data)
     _check_common(classifier, images, steps, value_range)
     k = _num_classes(classifier, images[:1])
-    if not isinstance(classes, (tuple, list)) or len(classes) != 2:
-        raise InputError(f"classes: expected two class indices (a, b), got {classes!r}")
-    a, b = (_check_class(c, k, "classes") for c in classes)
-    if a == b:
-        raise InputError(f"classes: expected two different classes, got ({a}, {b})")
+    a, b = _check_pair(classes, k)
     cfg = eg.make_config(preset, **config)
     if labels is not None:
         keep = (labels == a) | (labels == b)
@@ -289,11 +285,7 @@ def _train_explaingan_streamed(classifier, data, classes, *, steps, preset, valu
 
     ds, probe, has_labels = _stream_and_probe(classifier, data, steps, value_range)
     k = _num_classes(classifier, probe)
-    if not isinstance(classes, (tuple, list)) or len(classes) != 2:
-        raise InputError(f"classes: expected two class indices (a, b), got {classes!r}")
-    a, b = (_check_class(c, k, "classes") for c in classes)
-    if a == b:
-        raise InputError(f"classes: expected two different classes, got ({a}, {b})")
+    a, b = _check_pair(classes, k)
     cfg = eg.make_config(preset, **config)
     if has_labels:
         ds = ds.filter(lambda x, y: tf.logical_or(tf.equal(y, a), tf.equal(y, b)))
@@ -395,6 +387,16 @@ def _check_resumable(out_dir, metadata):
                                 "would mix two trainings. Use a new out_dir or delete this one")
     else:
         write_json(record, started)
+
+
+def _check_pair(classes, num_classes):
+    """ExplainGAN's two classes (a, b): two different valid class indices, or InputError naming ``classes``."""
+    if not isinstance(classes, (tuple, list)) or len(classes) != 2:
+        raise InputError(f"classes: expected two class indices (a, b), got {classes!r}")
+    a, b = (_check_class(c, num_classes, "classes") for c in classes)
+    if a == b:
+        raise InputError(f"classes: expected two different classes, got ({a}, {b})")
+    return a, b
 
 
 def _train(build, make_dataset, steps, strategy, out_dir, checkpoint_every, sample_every, verbose, seed, grid,
