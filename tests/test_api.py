@@ -80,6 +80,20 @@ def test_every_model_kind_gives_the_same_attributions(kind):
         np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5, err_msg=f"{kind} {method}")
 
 
+
+@pytest.mark.parametrize("package", ["keras", "tf_keras"])
+def test_a_sequential_without_input_never_called_is_built_by_the_explanation(package):
+    # Reading `weights` of an unbuilt tf_keras Sequential raises ValueError: the model check must not.
+    import importlib
+
+    k = importlib.import_module(package)
+    model = k.Sequential([k.layers.Conv2D(4, 3, activation="relu"), k.layers.Flatten(), k.layers.Dense(3),
+                          k.layers.Activation("softmax")])
+    x = np.random.default_rng(1).random((2, 6, 6, 1)).astype(np.float32)
+    got = tx.explain_keras(model, x, method="deeplift", original_class=0, target_class=2)
+    want = tx.explain_keras(_functional(model.get_weights()), x, method="deeplift", original_class=0, target_class=2)
+    np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-6)
+
 def test_logits_of_a_subclassed_softmax_model_are_found_in_its_graph():
     rng = np.random.default_rng(1)
     weights = _weights(rng)

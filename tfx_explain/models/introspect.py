@@ -13,8 +13,12 @@ from ..errors import ModelError
 
 
 def is_model(obj):
-    """True for Keras 3 and tf_keras models (duck-typed: callable with weights)."""
-    return callable(obj) and hasattr(obj, "weights") and hasattr(obj, "layers")
+    """True for Keras 3 and tf_keras models (duck-typed: callable with weights).
+
+    Looked up on the class: reading ``weights`` of an unbuilt tf_keras Sequential (no Input, never called)
+    raises ValueError, and such a model is built by its first call like a Keras 3 one.
+    """
+    return callable(obj) and hasattr(type(obj), "weights") and hasattr(type(obj), "layers")
 
 
 def check_model(model, name="model"):
