@@ -204,6 +204,20 @@ def test_x_outside_a_known_range_is_one_clear_error(twins):
         tx.explain_keras(outside, x_u8 / 255.0, method="saliency", input_range=([0, 0], [1, 1]))
 
 
+
+def test_unit_scale_images_for_an_inferred_pixel_range_warn(twins):
+    # [0, 1] images fed to a Rescaling(1/255) model run in range but explain almost black images.
+    inside, _, x_u8 = twins
+    x01 = x_u8 / 255.0
+    with pytest.warns(UserWarning, match=r"x: every value lies in \[0, 1\], but the model's input range is "
+                                         r"\[0.0, 255.0\] \(from model"):
+        tx.explain_keras(inside, x01, method="saliency")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tx.explain_keras(inside, x_u8, method="saliency")                      # pixels: no warning
+        tx.explain_keras(inside, x_u8.astype(np.float32), method="saliency")
+        tx.explain_keras(inside, x01, method="saliency", input_range=(0, 255))  # the caller's word is taken
+
 def test_range_from_data_and_the_deprecated_baseline_option(twins):
     _, outside, x_u8 = twins
     x = x_u8 / 255.0
