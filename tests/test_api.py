@@ -159,6 +159,8 @@ def small():
     ({"baseline": np.zeros((3, 6, 6, 1))}, InputError, "baseline: expected shape"),
     ({"baseline": "median"}, InputError, "baseline: expected one of"),
     ({"baseline": "mdts"}, InputError, "data: baseline 'mdts' draws from the training data"),
+    ({"baseline": "mdts", "original_class": 0, "target_class": 1, "data": "digitz"}, InputError, "^data: unknown dataset 'digitz'"),
+    ({"baseline": "max", "data": "digitz"}, InputError, "^data: unknown dataset 'digitz'"),
     ({"method": "lrp"}, InputError, "method: expected one of"),
     ({"steps": 0}, InputError, "steps: expected a positive int"),
     ({"windows": 2}, InputError, r"method_options: \['windows'\] are not options"),

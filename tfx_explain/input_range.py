@@ -219,7 +219,7 @@ def _data_images(data):
     if isinstance(data, str):
         from . import data as data_mod
 
-        data = data_mod.load(data, "train")
+        data = data_mod.load_named(data, "train")
     if isinstance(data, (tuple, list)):
         data = data[0]
     if hasattr(data, "numpy"):
