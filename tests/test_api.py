@@ -156,6 +156,7 @@ def small():
     ({"target_class": 3}, InputError, r"target_class: expected ints in \[0, 3\), got 3 at index 0"),
     ({"original_class": [0, 1, 2, -1]}, InputError, "original_class: expected ints"),
     ({"original_class": 1, "target_class": 1}, InputError, "must differ from original_class"),
+    ({"target_class": "all"}, InputError, r"^target_class: 'all' is for whole datasets \(scale.explain_dataset"),
     ({"baseline": np.zeros((3, 6, 6, 1))}, InputError, "baseline: expected shape"),
     ({"baseline": "median"}, InputError, "baseline: expected one of"),
     ({"baseline": "mdts"}, InputError, "data: baseline 'mdts' draws from the training data"),

@@ -240,6 +240,10 @@ def _dataset_input(x, original_class):
 
 def _check_classes_early(model, original_class, target_class, n):
     """The class arguments against the model's static class count, before the model is first called."""
+    if isinstance(target_class, str):  # "all" / "random" are the dataset runs' and the metrics' words
+        raise InputError(f"target_class: {target_class!r} is for whole datasets (scale.explain_dataset, "
+                         "metrics.expand_targets, tfx-explain --target-class all); explain_keras takes one contrast "
+                         "class per image: an int, one int per image, or one-hot rows")
     try:
         k = model.output_shape[-1]
     except (AttributeError, TypeError, IndexError, ValueError):
