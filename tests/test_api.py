@@ -1,4 +1,6 @@
 """explain_keras: model kinds, bad input, and the Explanation object."""
+import re
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,22 @@ def test_a_sequential_without_input_never_called_is_built_by_the_explanation(pac
     got = tx.explain_keras(model, x, method="deeplift", original_class=0, target_class=2)
     want = tx.explain_keras(_functional(model.get_weights()), x, method="deeplift", original_class=0, target_class=2)
     np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-6)
+
+
+def test_a_model_with_several_outputs_is_refused_with_the_way_to_pick_one():
+    import keras
+
+    inputs = keras.Input((6, 6, 1))
+    h = keras.layers.Flatten()(inputs)
+    heads = [keras.layers.Dense(3, activation="softmax")(h), keras.layers.Dense(2, activation="sigmoid")(h)]
+    x = np.random.default_rng(4).random((2, 6, 6, 1)).astype(np.float32)
+    for model, pick in [(keras.Model(inputs, heads), "outputs[i]"),
+                        (keras.Model(inputs, {"cls": heads[0], "attr": heads[1]}), "output['name']")]:
+        with pytest.raises(ModelError, match=rf"^model: expected one output .* of 2; explain one of them: "
+                                             rf"keras.Model\(model.inputs, model.{re.escape(pick)}\)"):
+            tx.explain_keras(model, x, method="saliency")
+    picked = keras.Model(inputs, keras.Model(inputs, heads).outputs[0])  # the advice works
+    assert tx.explain_keras(picked, x, method="saliency").attributions.shape == x.shape
 
 def test_logits_of_a_subclassed_softmax_model_are_found_in_its_graph():
     rng = np.random.default_rng(1)

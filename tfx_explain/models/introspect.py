@@ -281,7 +281,9 @@ def probe_outputs(model, x, call=None):
         raise ModelError(f"model: calling it on inputs of shape {tuple(x.shape)} failed "
                          f"({type(err).__name__}: {err})") from err
     if isinstance(out, (list, tuple, dict)):
-        raise ModelError(f"model: expected one output of class scores (N, K), got a {type(out).__name__}")
+        pick = "outputs[i]" if isinstance(out, (list, tuple)) else "output['name']"  # a functional model's own
+        raise ModelError(f"model: expected one output of class scores (N, K), got a {type(out).__name__} of "
+                         f"{len(out)}; explain one of them: keras.Model(model.inputs, model.{pick})")
     out = np.asarray(out)
     if out.ndim != 2 or out.shape[1] < 1:
         raise ModelError(f"model: expected an output of class scores with shape (N, K) (K = 1 for a binary "
