@@ -112,6 +112,28 @@ def test_a_model_with_several_outputs_is_refused_with_the_way_to_pick_one():
     picked = keras.Model(inputs, keras.Model(inputs, heads).outputs[0])  # the advice works
     assert tx.explain_keras(picked, x, method="saliency").attributions.shape == x.shape
 
+
+def test_a_channels_first_model_is_refused_with_the_nhwc_wrapper_that_works():
+    import keras
+
+    inputs = keras.Input((3, 8, 8))
+    h = keras.layers.Conv2D(2, 3, data_format="channels_first", name="conv_cf")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(h)))
+    nchw = np.random.default_rng(5).random((2, 3, 8, 8)).astype(np.float32)
+    for x in (nchw, nchw.transpose(0, 2, 3, 1)):
+        with pytest.raises(ModelError, match=r"^model: layer 'conv_cf' is channels_first; .* keras.layers.Permute"):
+            tx.explain_keras(model, x, method="saliency")
+    wrapped = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Permute((3, 1, 2)), model])
+    e = tx.explain_keras(wrapped, nchw.transpose(0, 2, 3, 1), method="saliency", original_class=0)
+    import tensorflow as tf
+
+    v = tf.constant(nchw)
+    with tf.GradientTape() as tape:
+        tape.watch(v)
+        p0 = model(v)[:, 0]
+    want = np.abs(tape.gradient(p0, v).numpy()).transpose(0, 2, 3, 1)  # |dS_0/dx| of the original, as NHWC
+    np.testing.assert_allclose(e.attributions, want, rtol=1e-5, atol=1e-7)
+
 def test_logits_of_a_subclassed_softmax_model_are_found_in_its_graph():
     rng = np.random.default_rng(1)
     weights = _weights(rng)

@@ -25,6 +25,26 @@ def check_model(model, name="model"):
     if not is_model(model):
         raise ModelError(f"{name}: expected a Keras model (keras.Model or tf_keras.Model), got "
                          f"{type(model).__name__}")
+    _check_channels_last(model, name)
+
+
+def _check_channels_last(model, name):
+    """A channels-first model is refused here: otherwise NCHW images are refused as channels-first and NHWC ones
+    as the wrong shape, and neither message says why. Only a model whose own input is (C, H, W) (a few channels
+    first, a wider last axis) is refused; one that permutes NHWC inputs for a channels-first inner model is not."""
+    try:
+        shape = input_shape(model)
+    except ModelError:
+        return
+    if not shape or len(shape) != 3 or shape[0] is None or shape[2] is None or not shape[0] <= 4 < shape[2]:
+        return
+    flatten = getattr(model, "_flatten_layers", None)
+    layers = flatten(include_self=False) if flatten is not None else getattr(model, "layers", [])
+    first = next((layer for layer in layers if getattr(layer, "data_format", None) == "channels_first"), None)
+    if first is not None:
+        raise ModelError(f"{name}: layer {first.name!r} is channels_first; tfx_explain explains channels-last "
+                         f"(N, H, W, C) images: give the model NHWC inputs, e.g. keras.Sequential([keras.Input((H, W, "
+                         f"C)), keras.layers.Permute((3, 1, 2)), model])")
 
 
 def keras_module(model):
