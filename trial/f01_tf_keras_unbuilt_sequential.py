@@ -1,6 +1,7 @@
 """Fault: a tf_keras (Keras 2) Sequential without an Input, never called, ends in a raw ValueError traceback
 (tf_keras' "Weights ... have not yet been created"), where the same Keras 3 model is explained fine.
-Expected: explained like the Keras 3 one (build it on x), or one ModelError naming `model`."""
+Expected: explained like the Keras 3 one (build it on x), or one ModelError naming `model`.
+Fixed on branch w47 in commit 1c668f9; this script now shows the fixed behaviour."""
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, tf_keras, tfx_explain as tx

@@ -1,6 +1,7 @@
 """Fault (silently wrong, user's slip): [0, 1] images fed to a model with Rescaling(1/255) at its input
 (range inferred as [0, 255]) pass the range check and are explained as almost black images; the uint8 mirror
-of this slip is refused, this one was silent. Now: one UserWarning naming x and the inferred range."""
+of this slip is refused, this one was silent. Now: one UserWarning naming x and the inferred range.
+Fixed on branch w47 in commit ff87edb; this script now shows the fixed behaviour."""
 import os, warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, keras, tfx_explain as tx

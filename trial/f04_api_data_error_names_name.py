@@ -1,6 +1,7 @@
 """Fault (message): explain_keras(..., data="digitz") says "name: unknown dataset 'digitz'"; the argument the user
 typed is `data` (explain_keras has no `name`). Also the name is only checked after the model ran (a class
-mistake in the same call is reported first). Fixed: "data: unknown dataset 'digitz'; ..."."""
+mistake in the same call is reported first). Fixed: "data: unknown dataset 'digitz'; ...".
+Fixed on branch w47 in commit c7d7df8; this script now shows the fixed behaviour."""
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, keras, tfx_explain as tx

@@ -1,6 +1,7 @@
 """Fault (silently wrong): baselines outside the model's known input range (array, callable) were used without a word,
 while x outside it is refused; MDTS drawn from data in another scale ([0, 1] data for a [0, 255] model) too.
-Fixed: one InputError naming baseline (and a warning for [0, 1] baselines of an inferred [0, 255] range)."""
+Fixed: one InputError naming baseline (and a warning for [0, 1] baselines of an inferred [0, 255] range).
+Fixed on branch w47 in commit ee2ef56; this script now shows the fixed behaviour."""
 import os, warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, keras, tfx_explain as tx

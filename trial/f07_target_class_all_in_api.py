@@ -1,6 +1,7 @@
 """Fault (message): the docs teach target_class="all" (CLI, scale.explain_dataset); explain_keras(target_class="all")
 answered "target_class: expected integer class indices, got dtype <U3". Fixed: one line saying where 'all'
-works and what explain_keras takes."""
+works and what explain_keras takes.
+Fixed on branch w47 in commit 2b04863; this script now shows the fixed behaviour."""
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, keras, tfx_explain as tx

@@ -1,6 +1,7 @@
 """Fault (message): a two-output (or dict-output) classifier is refused with "expected one output of class
 scores (N, K), got a list", without saying how to explain one head. Fixed: the message names the way,
-keras.Model(model.inputs, model.outputs[i]) (model.output['name'] for a dict)."""
+keras.Model(model.inputs, model.outputs[i]) (model.output['name'] for a dict).
+Fixed on branch w47 in commit bc1fff7; this script now shows the fixed behaviour."""
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, keras, tfx_explain as tx

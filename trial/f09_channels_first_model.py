@@ -1,7 +1,8 @@
 """Fault (confusing loop): a channels-first model (Input (3, H, W), Conv2D(data_format="channels_first")):
 NCHW x is refused as "expected channels-last NHWC images (channels first?)", NHWC x as "expected images of
 shape (N, 3, 16, 16) for this model ... the height differs"; neither says the model is the problem.
-Fixed: one ModelError naming the channels_first layer and the NHWC wrapper (Permute((3, 1, 2))) that works."""
+Fixed: one ModelError naming the channels_first layer and the NHWC wrapper (Permute((3, 1, 2))) that works.
+Fixed on branch w47 in commit 682df51; this script now shows the fixed behaviour."""
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np, keras, tfx_explain as tx
