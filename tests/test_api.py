@@ -1,4 +1,6 @@
 """explain_keras: model kinds, bad input, and the Explanation object."""
+import re
+
 import numpy as np
 import pytest
 
@@ -80,6 +82,58 @@ def test_every_model_kind_gives_the_same_attributions(kind):
         np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-5, err_msg=f"{kind} {method}")
 
 
+
+@pytest.mark.parametrize("package", ["keras", "tf_keras"])
+def test_a_sequential_without_input_never_called_is_built_by_the_explanation(package):
+    # Reading `weights` of an unbuilt tf_keras Sequential raises ValueError: the model check must not.
+    import importlib
+
+    k = importlib.import_module(package)
+    model = k.Sequential([k.layers.Conv2D(4, 3, activation="relu"), k.layers.Flatten(), k.layers.Dense(3),
+                          k.layers.Activation("softmax")])
+    x = np.random.default_rng(1).random((2, 6, 6, 1)).astype(np.float32)
+    got = tx.explain_keras(model, x, method="deeplift", original_class=0, target_class=2)
+    want = tx.explain_keras(_functional(model.get_weights()), x, method="deeplift", original_class=0, target_class=2)
+    np.testing.assert_allclose(got.attributions, want.attributions, atol=1e-6)
+
+
+def test_a_model_with_several_outputs_is_refused_with_the_way_to_pick_one():
+    import keras
+
+    inputs = keras.Input((6, 6, 1))
+    h = keras.layers.Flatten()(inputs)
+    heads = [keras.layers.Dense(3, activation="softmax")(h), keras.layers.Dense(2, activation="sigmoid")(h)]
+    x = np.random.default_rng(4).random((2, 6, 6, 1)).astype(np.float32)
+    for model, pick in [(keras.Model(inputs, heads), "outputs[i]"),
+                        (keras.Model(inputs, {"cls": heads[0], "attr": heads[1]}), "output['name']")]:
+        with pytest.raises(ModelError, match=rf"^model: expected one output .* of 2; explain one of them: "
+                                             rf"keras.Model\(model.inputs, model.{re.escape(pick)}\)"):
+            tx.explain_keras(model, x, method="saliency")
+    picked = keras.Model(inputs, keras.Model(inputs, heads).outputs[0])  # the advice works
+    assert tx.explain_keras(picked, x, method="saliency").attributions.shape == x.shape
+
+
+def test_a_channels_first_model_is_refused_with_the_nhwc_wrapper_that_works():
+    import keras
+
+    inputs = keras.Input((3, 8, 8))
+    h = keras.layers.Conv2D(2, 3, data_format="channels_first", name="conv_cf")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(h)))
+    nchw = np.random.default_rng(5).random((2, 3, 8, 8)).astype(np.float32)
+    for x in (nchw, nchw.transpose(0, 2, 3, 1)):
+        with pytest.raises(ModelError, match=r"^model: layer 'conv_cf' is channels_first; .* keras.layers.Permute"):
+            tx.explain_keras(model, x, method="saliency")
+    wrapped = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Permute((3, 1, 2)), model])
+    e = tx.explain_keras(wrapped, nchw.transpose(0, 2, 3, 1), method="saliency", original_class=0)
+    import tensorflow as tf
+
+    v = tf.constant(nchw)
+    with tf.GradientTape() as tape:
+        tape.watch(v)
+        p0 = model(v)[:, 0]
+    want = np.abs(tape.gradient(p0, v).numpy()).transpose(0, 2, 3, 1)  # |dS_0/dx| of the original, as NHWC
+    np.testing.assert_allclose(e.attributions, want, rtol=1e-5, atol=1e-7)
+
 def test_logits_of_a_subclassed_softmax_model_are_found_in_its_graph():
     rng = np.random.default_rng(1)
     weights = _weights(rng)
@@ -142,9 +196,12 @@ def small():
     ({"target_class": 3}, InputError, r"target_class: expected ints in \[0, 3\), got 3 at index 0"),
     ({"original_class": [0, 1, 2, -1]}, InputError, "original_class: expected ints"),
     ({"original_class": 1, "target_class": 1}, InputError, "must differ from original_class"),
+    ({"target_class": "all"}, InputError, r"^target_class: 'all' is for whole datasets \(scale.explain_dataset"),
     ({"baseline": np.zeros((3, 6, 6, 1))}, InputError, "baseline: expected shape"),
     ({"baseline": "median"}, InputError, "baseline: expected one of"),
     ({"baseline": "mdts"}, InputError, "data: baseline 'mdts' draws from the training data"),
+    ({"baseline": "mdts", "original_class": 0, "target_class": 1, "data": "digitz"}, InputError, "^data: unknown dataset 'digitz'"),
+    ({"baseline": "max", "data": "digitz"}, InputError, "^data: unknown dataset 'digitz'"),
     ({"method": "lrp"}, InputError, "method: expected one of"),
     ({"steps": 0}, InputError, "steps: expected a positive int"),
     ({"windows": 2}, InputError, r"method_options: \['windows'\] are not options"),

@@ -204,6 +204,33 @@ def test_x_outside_a_known_range_is_one_clear_error(twins):
         tx.explain_keras(outside, x_u8 / 255.0, method="saliency", input_range=([0, 0], [1, 1]))
 
 
+
+def test_unit_scale_images_for_an_inferred_pixel_range_warn(twins):
+    # [0, 1] images fed to a Rescaling(1/255) model run in range but explain almost black images.
+    inside, _, x_u8 = twins
+    x01 = x_u8 / 255.0
+    with pytest.warns(UserWarning, match=r"x: every value lies in \[0, 1\], but the model's input range is "
+                                         r"\[0.0, 255.0\] \(from model"):
+        tx.explain_keras(inside, x01, method="saliency")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tx.explain_keras(inside, x_u8, method="saliency")                      # pixels: no warning
+        tx.explain_keras(inside, x_u8.astype(np.float32), method="saliency")
+        tx.explain_keras(inside, x01, method="saliency", input_range=(0, 255))  # the caller's word is taken
+
+
+def test_a_baseline_outside_a_known_range_is_one_clear_error(twins):
+    inside, _, x_u8 = twins
+    x = x_u8.astype(np.float32)
+    for baseline in [np.full((8, 8, 3), -50.0, np.float32), lambda images, target: images * 2.0]:
+        with pytest.raises(InputError, match=r"^baseline: values in .* leave the model's input range \[0.0, 255.0\]"):
+            tx.explain_keras(inside, x, method="integrated_gradients", baseline=baseline, steps=4)
+    with pytest.warns(UserWarning, match=r"^baseline: every value lies in \[0, 1\]"):  # MDTS from [0, 1] data
+        tx.explain_keras(inside, x, method="integrated_gradients", baseline="mdts", steps=4, original_class=0,
+                         target_class=1, data=(x / 255.0, np.arange(4) % 3))
+    e = tx.explain_keras(inside, x, method="integrated_gradients", baseline=np.full((8, 8, 3), 255.0), steps=4)
+    assert np.all(e.baselines == 255.0)
+
 def test_range_from_data_and_the_deprecated_baseline_option(twins):
     _, outside, x_u8 = twins
     x = x_u8 / 255.0

@@ -138,6 +138,10 @@ def explain_keras(model: Model, x: Images | tf.data.Dataset, *, method: str = "i
         refs = baselines_mod.resolve(baseline, x, co, ct, data=data, seed=seed, model=model,
                                      allow_mismatch=allow_mismatch, input_range=rng, **baseline_options)
         _check_baseline_form(method, spec.baseline, refs)
+        # an array or callable of the user's, or MDTS from other-scale data; a range read off the data's own
+        # min and max is no bound of the model's inputs
+        if isinstance(refs, PointBaselines) and not (rng is not None and rng.source.endswith("min and max)")):
+            ir.check(refs.values, rng, "baseline")
     call_baselines = refs.values if isinstance(refs, PointBaselines) else refs
     kwargs = dict(options, batch_size=batch_size, strategy=strategy, progress=progress)
     parameters = inspect.signature(spec.function).parameters
@@ -236,6 +240,10 @@ def _dataset_input(x, original_class):
 
 def _check_classes_early(model, original_class, target_class, n):
     """The class arguments against the model's static class count, before the model is first called."""
+    if isinstance(target_class, str):  # "all" / "random" are the dataset runs' and the metrics' words
+        raise InputError(f"target_class: {target_class!r} is for whole datasets (scale.explain_dataset, "
+                         "metrics.expand_targets, tfx-explain --target-class all); explain_keras takes one contrast "
+                         "class per image: an int, one int per image, or one-hot rows")
     try:
         k = model.output_shape[-1]
     except (AttributeError, TypeError, IndexError, ValueError):

@@ -302,7 +302,7 @@ def training_images(data: Data | ArrayLike | tf.data.Dataset, image_size: tuple[
 
     if isinstance(data, str):
         extra: dict[str, Any] = {"image_size": image_size} if data.startswith("composite_") else {}
-        images = data_mod.load(data, "train", **extra)[0]
+        images = data_mod.load_named(data, "train", **extra)[0]
     elif isinstance(data, tf.data.Dataset):
         parts = [b[0] if isinstance(b, tuple) else b for b in data.as_numpy_iterator()]
         images = np.stack(parts) if parts and np.ndim(parts[0]) == 3 else np.concatenate(parts)

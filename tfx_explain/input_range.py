@@ -31,6 +31,7 @@ model is the commonest silent mistake. x outside a known range raises (:func:`ch
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,7 +219,7 @@ def _data_images(data):
     if isinstance(data, str):
         from . import data as data_mod
 
-        data = data_mod.load(data, "train")
+        data = data_mod.load_named(data, "train")
     if isinstance(data, (tuple, list)):
         data = data[0]
     if hasattr(data, "numpy"):
@@ -262,6 +263,20 @@ def check(x, rng, name="x", uint8=False):
         arr = np.asarray(x)
         raise InputError(f"{name}: values in [{float(arr.min()):.4g}, {float(arr.max()):.4g}] leave the model's "
                          f"input range {rng}; give {name} in that range or pass the right input_range")
+    _warn_unit_scale(x, rng, low, high, name, uint8)
+
+
+def _warn_unit_scale(x, rng, low, high, name, uint8):
+    """Warn when a pixel-scale range that was inferred (model or data) meets images that all lie in [0, 1]: the
+    mirror of the uint8 refusal ([0, 1] images fed to a Rescaling(1/255) model run, but explain almost black
+    images). A range the caller gave is taken at its word."""
+    if uint8 or rng.source == "input_range" or np.any(high - low < 100):
+        return
+    arr = np.asarray(x)
+    if float(arr.min()) >= 0.0 and 0.0 < float(arr.max()) <= 1.0:
+        warnings.warn(f"{name}: every value lies in [0, 1], but the model's input range is {rng}: if {name} holds "
+                      f"[0, 1] images, multiply them by 255; pass input_range= to say the range yourself",
+                      stacklevel=3)
 
 
 def broadcastable(rng, channels):

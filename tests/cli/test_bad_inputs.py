@@ -318,3 +318,20 @@ def test_train_ganmex_refuses_a_channel_mismatch_before_loading_the_dataset(data
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert status == 2 and not out.exists()
     assert "--dataset: the classifier takes 1-channel images" in last and f"{dataset!r} has 3 channels" in last
+
+
+@pytest.mark.parametrize("line, flag", [
+    ("baselines --model {M} --kind mdtz --target-class 3 --limit 4 --out {D}/b", "--kind:"),
+    ("train-explaingan --model {M} --dataset digits --classes 3 3 --steps 1 --out {D}/e", "--classes:"),
+    ("train-explaingan --model {M} --dataset digits --classes 3 12 --steps 1 --out {D}/e", "--classes:"),
+])
+def test_cli_error_names_the_flag_the_user_typed(line, flag, files, capsys):
+    # The library's names ("baseline", "classes") are not flags of these commands.
+    from tfx_explain import cli
+
+    try:
+        status = cli.main(shlex.split(line.format(**files)))
+    except SystemExit as exit_:
+        status = exit_.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and f"error: {flag}" in err[-1], err

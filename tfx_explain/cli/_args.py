@@ -22,7 +22,7 @@ FLAGS = {"out_dir": "--out", "path": "--model", "model": "--model", "classifier"
          "method_options": "--set", "config": "--set", "preset": "--preset", "seed": "--seed", "method": "--method",
          "baseline": "--baseline", "split": "--split", "strategy": "--strategy", "score": "--score",
          "generator": "--generator", "epochs": "--epochs", "precision": "--precision", "format": "--format",
-         "name": "--dataset", "x": "--dataset", "architecture": "--model"}
+         "name": "--dataset", "x": "--dataset", "architecture": "--model", "classes": "--classes"}
 
 
 def cli_message(message):

@@ -110,6 +110,9 @@ def baselines(args):
         raise InputError("--out: expected an output directory for the baselines")
     if args.kind == "ganmex" and args.generator is None:
         raise InputError("--generator: --kind ganmex needs a saved GANMEX (a directory)")
+    if args.kind != "ganmex" and args.kind not in baselines_mod.NAMES:  # named here: the library says "baseline"
+        raise InputError(f"--kind: expected ganmex (with --generator) or one of {baselines_mod.NAMES}, "
+                         f"got {args.kind!r}")
     if args.target_class not in ("all", "next"):
         _classes(args, np.zeros(0, int), 1 << 30)  # the syntax, before loading anything
     model = load_model(args.model)

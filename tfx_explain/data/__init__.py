@@ -195,6 +195,18 @@ def available() -> dict[str, str]:
     return status
 
 
+def load_named(data: str, split: Split = "train", **kwargs: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+    """:func:`load` for a ``data=`` argument given as a name: its errors name ``data``, the argument the caller
+    typed, not ``load``'s ``name``."""
+    try:
+        return load(data, split, **kwargs)
+    except InputError as err:
+        head, sep, rest = str(err).partition(": ")
+        if sep and head == "name":
+            raise InputError(f"data: {rest}") from None
+        raise
+
+
 def resolve(data: Data | tf.data.Dataset, split: Split = "train", **kwargs: Any) -> tuple[NDArray[Any],
             ...] | tf.data.Dataset:
     """Turn ``data`` (a name, an (images, labels) pair, or a tf.data.Dataset) into what trainers take.
@@ -204,7 +216,7 @@ def resolve(data: Data | tf.data.Dataset, split: Split = "train", **kwargs: Any)
     import tensorflow as tf
 
     if isinstance(data, str):
-        return load(data, split, **kwargs)
+        return load_named(data, split, **kwargs)
     if isinstance(data, tf.data.Dataset):
         return data
     if isinstance(data, (tuple, list)) and len(data) >= 2:

@@ -13,14 +13,38 @@ from ..errors import ModelError
 
 
 def is_model(obj):
-    """True for Keras 3 and tf_keras models (duck-typed: callable with weights)."""
-    return callable(obj) and hasattr(obj, "weights") and hasattr(obj, "layers")
+    """True for Keras 3 and tf_keras models (duck-typed: callable with weights).
+
+    Looked up on the class: reading ``weights`` of an unbuilt tf_keras Sequential (no Input, never called)
+    raises ValueError, and such a model is built by its first call like a Keras 3 one.
+    """
+    return callable(obj) and hasattr(type(obj), "weights") and hasattr(type(obj), "layers")
 
 
 def check_model(model, name="model"):
     if not is_model(model):
         raise ModelError(f"{name}: expected a Keras model (keras.Model or tf_keras.Model), got "
                          f"{type(model).__name__}")
+    _check_channels_last(model, name)
+
+
+def _check_channels_last(model, name):
+    """A channels-first model is refused here: otherwise NCHW images are refused as channels-first and NHWC ones
+    as the wrong shape, and neither message says why. Only a model whose own input is (C, H, W) (a few channels
+    first, a wider last axis) is refused; one that permutes NHWC inputs for a channels-first inner model is not."""
+    try:
+        shape = input_shape(model)
+    except ModelError:
+        return
+    if not shape or len(shape) != 3 or shape[0] is None or shape[2] is None or not shape[0] <= 4 < shape[2]:
+        return
+    flatten = getattr(model, "_flatten_layers", None)
+    layers = flatten(include_self=False) if flatten is not None else getattr(model, "layers", [])
+    first = next((layer for layer in layers if getattr(layer, "data_format", None) == "channels_first"), None)
+    if first is not None:
+        raise ModelError(f"{name}: layer {first.name!r} is channels_first; tfx_explain explains channels-last "
+                         f"(N, H, W, C) images: give the model NHWC inputs, e.g. keras.Sequential([keras.Input((H, W, "
+                         f"C)), keras.layers.Permute((3, 1, 2)), model])")
 
 
 def keras_module(model):
@@ -277,7 +301,9 @@ def probe_outputs(model, x, call=None):
         raise ModelError(f"model: calling it on inputs of shape {tuple(x.shape)} failed "
                          f"({type(err).__name__}: {err})") from err
     if isinstance(out, (list, tuple, dict)):
-        raise ModelError(f"model: expected one output of class scores (N, K), got a {type(out).__name__}")
+        pick = "outputs[i]" if isinstance(out, (list, tuple)) else "output['name']"  # a functional model's own
+        raise ModelError(f"model: expected one output of class scores (N, K), got a {type(out).__name__} of "
+                         f"{len(out)}; explain one of them: keras.Model(model.inputs, model.{pick})")
     out = np.asarray(out)
     if out.ndim != 2 or out.shape[1] < 1:
         raise ModelError(f"model: expected an output of class scores with shape (N, K) (K = 1 for a binary "

@@ -425,7 +425,7 @@ def dataset_mean(data: Data | ArrayLike) -> NDArray[np.float32]:
     from ..data import as_images
 
     if isinstance(data, str):
-        data = data_mod.load(data, "train")
+        data = data_mod.load_named(data, "train")
     images = data[0] if isinstance(data, (tuple, list)) else data
     return as_images(images, "data", allow_single=False).mean(axis=(0, 1, 2))
 

@@ -380,7 +380,7 @@ def _training_data(data, dataset, baseline, spec, image_size):
         raise InputError(f"data: baseline {baseline!r} draws from the training data; pass data=(images, labels) "
                          "or a dataset name")
     if isinstance(data, str):
-        return data_mod.load(data, "train", **({"image_size": image_size} if image_size else {})), {
+        return data_mod.load_named(data, "train", **({"image_size": image_size} if image_size else {})), {
             "dataset": data, "split": "train", "image_size": image_size}
     if stream.is_dataset(data):  # streamed by the baselines; identified by the content hash of one pass
         training = baselines_mod.TrainingData(dataset=data)
