@@ -257,3 +257,38 @@ def test_explanation_save_load_round_trip_and_plot(small, tmp_path):
     assert back.method == "integrated_gradients" and back.options["steps"] == 8
     fig = back.plot(path=tmp_path / "exp.png")
     assert (tmp_path / "exp.png").stat().st_size > 1000 and len(fig.axes) == 12 + 4  # 4 x 3 panels, 4 colour bars
+
+
+def _exponential_logits():
+    """S_k(x) = exp(sum_i w_k x_i): smooth and convex along every path, so right-Riemann sums overshoot."""
+    import keras
+
+    inp = keras.Input((3, 3, 1))
+    dense = keras.layers.Dense(2, use_bias=False)
+    out = keras.layers.Activation("exponential")(dense(keras.layers.Flatten()(inp)))
+    model = keras.Model(inp, out)
+    dense.set_weights([np.stack([np.full(9, 0.5), np.full(9, -0.5)], axis=1).astype("float32")])
+    return model
+
+
+def test_fixed_step_ig_that_misses_completeness_says_so_with_the_residual():
+    import warnings
+
+    from tfx_explain.errors import ExactnessWarning
+
+    model = _exponential_logits()
+    x = np.full((2, 3, 3, 1), 0.5, np.float32)
+    kw = dict(method="integrated_gradients", score="logit", original_class=0, target_class=1, baseline="zero",
+              input_range=(0, 1), progress=False)
+    # closed form along the path: S(a) = 2 sinh(2.25 a), delta = 9.383; right Riemann with 2 steps:
+    # (4.5 cosh(1.125) + 4.5 cosh(2.25)) / 2 = 14.625, a residual of 5.24
+    with pytest.warns(ExactnessWarning, match=r"steps=2, 2 of 2 maps miss completeness by more than 5%: worst "
+                                              r"\|sum\(A\) - \(S\(x\) - S\(b\)\)\| = 5\.24 against "
+                                              r"\|S\(x\) - S\(b\)\| = 9\.38"):
+        coarse = tx.explain_keras(model, x, steps=2, **kw)
+    np.testing.assert_allclose(coarse.input_scores - coarse.baseline_scores, 2 * np.sinh(2.25), rtol=1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExactnessWarning)
+        fine = tx.explain_keras(model, x, steps=400, **kw)  # residual about 0.3%
+        tx.explain_keras(model, x, steps="auto", **kw)
+    assert np.abs(fine.convergence_delta).max() < 0.01 * 2 * np.sinh(2.25)

@@ -195,7 +195,7 @@ def available() -> dict[str, str]:
     return status
 
 
-def load_named(data: str, split: Split = "train", **kwargs: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+def load_named(data: str, split: Split = "train", **kwargs: Any) -> tuple[NDArray[Any], ...]:
     """:func:`load` for a ``data=`` argument given as a name: its errors name ``data``, the argument the caller
     typed, not ``load``'s ``name``."""
     try:
