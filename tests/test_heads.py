@@ -98,3 +98,30 @@ def test_a_declared_hidden_sigmoid_gives_its_logits_with_a_warning():
     with pytest.warns(UserWarning, match="sigmoid of this model cannot be seen"):
         e = tx.explain_keras(hidden, x, method="saliency", original_class=0, score="logit", head="sigmoid")
     np.testing.assert_allclose(e.input_scores, np.asarray(twin(x))[:, 0], rtol=1e-4, atol=1e-5)
+
+
+def test_a_log_softmax_head_is_said_and_its_exact_scores_are_the_softmax_twins():
+    """log p = z - logsumexp(z): probabilities and one-vs-one logit deltas equal the softmax twin's; the warning
+    says that a one-vs-all logit is log p_k, not z_k."""
+    import warnings
+
+    import keras
+
+    twin = _model("softmax", 3)
+    dense = twin.layers[-1]
+    z = keras.layers.Dense(3, name="z")
+    log_head = keras.Model(twin.inputs, keras.layers.Activation("log_softmax")(z(dense.input)))
+    z.set_weights(dense.get_weights())
+    x = _x()
+    kw = dict(method="integrated_gradients", baseline=np.full_like(x, 0.5), original_class=0, steps=64)
+    with pytest.warns(UserWarning, match=r"log-probabilities .* one-vs-all score='logit' explains log p_k"):
+        log_p = tx.explain_keras(log_head, x, score="logit", **kw)
+    np.testing.assert_allclose(log_p.input_scores, np.log(np.asarray(twin(x)))[:, 0], rtol=1e-5)
+    for score, target in (("probability", None), ("probability", 2), ("logit", 2)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the log-probability warning, said above
+            got = tx.explain_keras(log_head, x, score=score, target_class=target, **kw)
+            want = tx.explain_keras(twin, x, score=score, target_class=target, **kw)
+        np.testing.assert_allclose(got.input_scores, want.input_scores, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(got.attributions, want.attributions, rtol=1e-4, atol=1e-7)
+

@@ -273,6 +273,12 @@ def output_head(model, probe, outputs, head="auto"):
                       "softmax probabilities; pass head='softmax' or head='logits' to say what they are",
                       stacklevel=4)
         return "softmax", False
+    if looks_like_log_probabilities(outputs):
+        # log p = z - logsumexp(z) are logits too: softmax(log p) = p and log p_co - log p_ct = z_co - z_ct are
+        # exact; only a one-vs-all logit differs, by the per-input constant logsumexp(z)
+        warnings.warn("model: its outputs are log-probabilities (a final log_softmax: non-positive, exp sums to 1): "
+                      "taken for logits, which is exact for score='probability' and for one-vs-one logit deltas; "
+                      "a one-vs-all score='logit' explains log p_k = z_k - logsumexp(z), not z_k", stacklevel=4)
     return "logits", False
 
 
@@ -314,3 +320,13 @@ def probe_outputs(model, x, call=None):
 def looks_like_probabilities(outputs, atol=1e-3):
     outputs = np.asarray(outputs)
     return bool(np.all(outputs >= -atol) and np.allclose(outputs.sum(axis=1), 1.0, atol=atol))
+
+
+def looks_like_log_probabilities(outputs, atol=1e-3):
+    """Rows that are non-positive and whose exponentials sum to 1 (the output of a log_softmax)."""
+    outputs = np.asarray(outputs, np.float64)
+    if outputs.shape[1] < 2 or np.any(outputs > atol):
+        return False
+    top = outputs.max(axis=1, keepdims=True)
+    logsumexp = top[:, 0] + np.log(np.exp(outputs - top).sum(axis=1))
+    return bool(np.allclose(logsumexp, 0.0, atol=atol))
