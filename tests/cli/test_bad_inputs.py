@@ -335,3 +335,21 @@ def test_cli_error_names_the_flag_the_user_typed(line, flag, files, capsys):
         status = exit_.code
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and f"error: {flag}" in err[-1], err
+
+
+def test_an_unknown_flag_is_named_by_its_subcommand_whose_help_lists_the_flags(capsys):
+    from tfx_explain import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["evaluate", "--model", "m.keras", "--dataset", "digits", "--limit", "4"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1, err
+    assert err[0] == ("tfx-explain evaluate: error: unrecognized arguments: --limit 4 "
+                      "(see tfx-explain evaluate --help)")
+
+
+@pytest.mark.parametrize("seconds, said", [(3.0, "3 s"), (89.0, "89 s"), (600.0, "10 min"), (30000.0, "8.3 h")])
+def test_the_gpu_preset_notice_says_its_cpu_time_in_a_unit_that_reads(seconds, said):
+    from tfx_explain.cli.ganmex import _duration
+
+    assert _duration(seconds) == said

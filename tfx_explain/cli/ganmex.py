@@ -70,10 +70,19 @@ def _preset_notice(args):
 
     line = f"tfx-explain train-ganmex: preset {args.preset!r}"
     if args.preset != "cpu" and not tf.config.list_physical_devices("GPU"):
-        minutes = CPU_SECONDS_PER_STEP * args.steps / 60
-        line += (f" is GPU-sized: about {minutes:.0f} min for {args.steps} steps on a CPU (no GPU visible); "
-                 "--preset cpu is the small preset for CPUs")
+        line += (f" is GPU-sized: about {_duration(CPU_SECONDS_PER_STEP * args.steps)} for {args.steps} "
+                 f"step{'s' if args.steps != 1 else ''} on a CPU (no GPU visible); --preset cpu is the small preset "
+                 "for CPUs")
     print(line, file=sys.stderr)
+
+
+def _duration(seconds):
+    """A rough duration in the unit that reads best: "9 s", "25 min", "2.8 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _classes(args, predicted, k):

@@ -269,7 +269,8 @@ def output_head(model, probe, outputs, head="auto"):
                       "(class 1 = sigmoid(z)); pass head='sigmoid' if it already is a probability", stacklevel=4)
         return "logits", False
     if looks_like_probabilities(outputs):
-        warnings.warn("model: no softmax op in its graph, but its outputs are non-negative and sum to 1: taken for "
+        warnings.warn("model: no softmax op produces its output (ops after a softmax hide it), but its outputs are "
+                      "non-negative and sum to 1: taken for "
                       "softmax probabilities; pass head='softmax' or head='logits' to say what they are",
                       stacklevel=4)
         return "softmax", False
