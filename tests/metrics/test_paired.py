@@ -40,3 +40,12 @@ def test_paired_difference_rejects_bad_input():
         metrics.paired_difference([1, 0], [1, 0, 1])
     with pytest.raises(InputError, match="finite"):
         metrics.paired_difference([np.nan, 1], [0, np.nan])
+
+
+@pytest.mark.parametrize("options", [{"confidence": 95}, {"confidence": 0}, {"confidence": 1.0},
+                                     {"n_resamples": 0}, {"n_resamples": 2.5}])
+def test_a_bad_confidence_or_resample_count_is_named(options):
+    # confidence=95 gave ci [nan, nan] and excludes_zero False silently; n_resamples=0 a scipy traceback
+    a = np.arange(10.0)
+    with pytest.raises(InputError, match=next(iter(options))):
+        metrics.paired_difference(a, 1.1 * a + 1, **options)

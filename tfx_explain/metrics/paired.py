@@ -34,9 +34,16 @@ def paired_difference(a: ArrayLike, b: ArrayLike, *, confidence: float = 0.95, n
          "excludes_zero" (bool), and for 0/1 inputs "mcnemar": {"a_only", "b_only", "p_value"}, the exact
          two-sided binomial test on the discordant pairs (McNemar, 1947)}.
     Raises:
-        InputError: shapes differ, or fewer than 2 finite pairs.
+        InputError: shapes differ, fewer than 2 finite pairs, a confidence outside (0, 1) (0.95, not 95) or
+            n_resamples < 1.
     """
     from scipy import stats
+
+    from .._checks import positive_int
+
+    n_resamples = positive_int(n_resamples, "n_resamples")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.number)) or not 0 < confidence < 1:
+        raise InputError(f"confidence: expected a level in (0, 1), e.g. 0.95, got {confidence!r}")
 
     a, b = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)
     if a.shape != b.shape:
