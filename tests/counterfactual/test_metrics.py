@@ -186,3 +186,21 @@ def test_colour_confound_and_table():
     table = M.confounding(np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1]), np.array([1, 1, 1, 1]))
     assert table["present"] == {"red": 0.75, "green": 0.25, "overall": 0.25}
     assert table["absent"] == {"red": 0.0, "green": 1.0, "overall": 0.5}
+
+
+@pytest.mark.parametrize("options, name", [({"class_index": 7}, "class_index"), ({"class_index": [0, 1, 0]}, "class_index"),
+                                           ({"thresholds": ()}, "thresholds"), ({"thresholds": (5.0,)}, "thresholds")])
+def test_aospc_names_a_bad_class_or_threshold(linear_model, options, name):
+    # a class index out of range was a TensorFlow graph error, a list of the wrong length a numpy broadcast
+    # error, no threshold a numpy stack error, and a threshold above 1 an AOSPC of 0 whatever the map
+    x = np.zeros((2, 6, 6, 1), np.float32)
+    with pytest.raises(InputError, match=name):
+        M.aospc(linear_model, x, np.ones((2, 6, 6)), steps=2, value_range=(0.0, 1.0), **options)
+
+
+@pytest.mark.parametrize("bins", [0, -3, 2.5])
+def test_compatibility_names_bad_bins(bins):
+    # bins=0 gave in_bin = 1.0 whatever the values (every value clipped to bin -1)
+    p = np.linspace(0.05, 0.95, 10)
+    with pytest.raises(InputError, match="bins"):
+        M.compatibility(p, p[::-1], bins=bins)

@@ -86,6 +86,9 @@ def aospc(model: Model, x: Images, saliency: ArrayLike, *, class_index: Classes 
 
     Returns a dict: ``aospc`` {threshold: value}, ``curves`` {threshold: (K+1,) mean f(x^(k))},
     ``segments`` {threshold: mean number of segments}, ``area`` {threshold: mean perturbed fraction at K}.
+    Raises InputError naming the argument, before the perturbations: maps of another shape, steps < 1, no
+    threshold or one outside [0, 1] (the maps are normalised to [0, 1]), a class index outside [0, K) or a
+    list of them not one per image.
     """
     from ..batching import map_batches
 
@@ -100,11 +103,13 @@ def aospc(model: Model, x: Images, saliency: ArrayLike, *, class_index: Classes 
     ir.require(rng, "aospc's uniform noise", "value_range")
     lo, hi = rng.low, rng.high
     noise = (lo + (hi - lo) * np.random.default_rng(seed).random(x.shape)).astype(np.float32)
-    if class_index is None:
-        class_index = np.asarray(model.predict(x, batch_size=256, verbose=0)).argmax(axis=1)
-    class_index = np.broadcast_to(np.asarray(class_index, np.int64), (len(x),))
+    thresholds = _check_thresholds(thresholds)
+    from ..targets import _as_class_array
+
+    predicted = np.asarray(model.predict(x if class_index is None else x[:1], batch_size=256, verbose=0))
+    class_index = (predicted.argmax(axis=1).astype(np.int64) if class_index is None
+                   else _as_class_array(class_index, len(x), predicted.shape[-1], "class_index"))
     k_steps = np.arange(steps + 1)
-    thresholds = [float(t) for t in thresholds]
     ranked = [segment_ranks(maps, t) for t in thresholds]
     ranks = np.stack([r for r, _ in ranked], axis=1)  # (N, T, H, W): one model pass for every threshold
 
@@ -127,6 +132,16 @@ def aospc(model: Model, x: Images, saliency: ArrayLike, *, class_index: Classes 
         result["segments"][t] = float(ranked[i][1].mean())
         result["area"][t] = float((ranked[i][0] < steps).mean())
     return result
+
+
+def _check_thresholds(thresholds):
+    """Thresholds of the normalised maps: at least one, each in [0, 1] (above 1 no pixel is a segment, so the
+    AOSPC would be 0 whatever the map)."""
+    values = np.atleast_1d(np.asarray(thresholds, np.float64)) if np.size(thresholds) else np.zeros(0)
+    if values.ndim != 1 or not len(values) or not np.all((values >= 0) & (values <= 1)):
+        raise InputError(f"thresholds: expected one or more numbers in [0, 1] (the maps are normalised to [0, 1]), "
+                         f"got {thresholds!r}")
+    return [float(t) for t in values]
 
 
 # --------------------------------------------------------------------------- substitutability, sparsity
@@ -201,6 +216,8 @@ def compatibility(requested: ArrayLike, achieved: ArrayLike, bins: int | None = 
     out = {"pearson": float(stats.pearsonr(p, q)[0]), "spearman": float(stats.spearmanr(p, q)[0]),
            "mse": float(np.mean((p - q) ** 2)), "kl": float(np.nanmean(np.where(np.isfinite(kl), kl, np.nan)))}
     if bins is not None:
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise InputError(f"bins: expected a positive int (the explainer's bins) or None, got {bins!r}")
         to_bin = lambda v: np.clip(np.floor(v * bins + 1e-9), 0, bins - 1)  # noqa: E731
         out["in_bin"] = float(np.mean(to_bin(p) == to_bin(q)))
     if q_in.ndim == 2 and p_in.shape == q_in.shape and q_in.shape[1] > 2:  # one series per row
