@@ -108,12 +108,16 @@ class Inpainter:
                 Values are binarised at 0.5 (the inpainter takes binary holes).
         Returns:
             float32 numpy array of the images' shape.
+        Raises:
+            InputError: masks not one per image of the images' size, images neither grey nor RGB, or values
+                outside ``input_range`` (e.g. [0, 255] pixels for a [0, 1] inpainter), before any work.
         """
         import tensorflow as tf
 
         from .batching import progress_bar
 
         images, masks = check_images_masks(images, masks)
+        check_within(images, self.input_range, "images")
         channels = images.shape[-1]
         if channels not in (1, 3):
             raise InputError(f"images: the inpainter takes grey or RGB images, got {channels} channels")
@@ -167,6 +171,20 @@ def check_images_masks(images: Images, masks: ArrayLike) -> tuple[NDArray[np.flo
     if not np.all(np.isfinite(masks)):
         raise InputError("masks: expected finite values")
     return images, masks
+
+
+def check_within(images: ArrayLike, value_range: tuple[float, float] | None, argument: str) -> None:
+    """Refuse images outside an inpainter's range: it maps that range to [-1, 1], so [0, 255] pixels given to a
+    [0, 1] inpainter would get holes filled on the [0, 1] scale beside [0, 255] known pixels, silently."""
+    if value_range is None:
+        return
+    low, high = (float(v) for v in value_range)
+    values = np.asarray(images, np.float32)
+    tol = 1e-3 * (high - low)
+    if values.size and (values.min() < low - tol or values.max() > high + tol):
+        raise InputError(f"{argument}: the inpainter takes images in [{low:g}, {high:g}], but x holds values in "
+                         f"[{values.min():g}, {values.max():g}]; scale x to its range (e.g. x / 255) or pass an "
+                         "Inpainter of x's range")
 
 
 # ---- training ------------------------------------------------------------------------------------------
@@ -417,10 +435,11 @@ def load_tf1_checkpoint(prefix: PathLike, scope: str = "inpaint_net") -> Inpaint
 def random_box_masks(n: int, image_size: tuple[int, int], box_fraction: float = 0.625,
                      max_delta_fraction: float = 0.4, seed: int = 0) -> NDArray[np.float32]:
     """(n, H, W, 1) held-out hole masks drawn like the training holes: a box of ``box_fraction`` of the
-    image at a uniform position, shrunk by up to ``max_delta_fraction`` / 2 of the box per side."""
+    image at a uniform position, shrunk by up to ``max_delta_fraction`` / 2 of the box per side. The box is at
+    least 8 px (the training holes' floor), but never larger than the image."""
     rng = np.random.default_rng(seed)
     height, width = image_size
-    bh, bw = max(8, round(box_fraction * height)), max(8, round(box_fraction * width))
+    bh, bw = min(height, max(8, round(box_fraction * height))), min(width, max(8, round(box_fraction * width)))
     dh, dw = round(max_delta_fraction * bh) // 2, round(max_delta_fraction * bw) // 2
     masks = np.zeros((n, height, width, 1), np.float32)
     for i in range(n):  # n small boxes; a loop is clearer than index arithmetic here
@@ -447,9 +466,12 @@ def known_pixel_blur(images: Images, masks: ArrayLike, sigma: float = 2.0) -> ND
 
 
 def hole_quality(images: Images, filled: ArrayLike, masks: ArrayLike) -> dict[str, float]:
-    """Mean absolute error and PSNR (dB, peak 1) over the hole pixels only; images in [0, 1]."""
+    """Mean absolute error and PSNR (dB, peak 1) over the hole pixels only; images in [0, 1], ``filled`` of
+    their shape (InputError otherwise: one filled image would be compared with every original)."""
     images, masks = check_images_masks(images, masks)
     filled = np.asarray(filled, np.float32)
+    if filled.shape != images.shape:
+        raise InputError(f"filled: expected the images' shape {images.shape}, got {filled.shape}")
     weight = np.broadcast_to(masks, images.shape)
     count = max(float(weight.sum()), 1.0)
     l1 = float((np.abs(filled - images) * weight).sum() / count)

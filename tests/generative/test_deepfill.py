@@ -248,3 +248,25 @@ def test_cli_evaluates_the_bundled_inpainter_and_requires_an_out_dir(tmp_path, c
     assert set(report["quality"]) == {"inpaint", "gray", "blur", "known_pixel_blur"} and report["n"] == 8
     assert main(["train-inpainter", "--steps", "1"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_inpaint_refuses_images_outside_its_range(random_inpainter):
+    # [0, 255] pixels given to a [0, 1] inpainter got holes filled on the [0, 1] scale beside 255-scale pixels
+    images = np.full((1, 16, 16, 3), 200.0, np.float32)
+    with pytest.raises(InputError, match=r"images: the inpainter takes images in \[0, 1\]"):
+        random_inpainter.inpaint(images, np.ones((16, 16)))
+
+
+def test_hole_quality_needs_one_filled_image_per_image(rng):
+    images = rng.uniform(size=(3, 8, 8, 1)).astype(np.float32)
+    masks = np.ones((3, 8, 8), np.float32)
+    np.testing.assert_allclose(inpainting.hole_quality(images, images * 0.5, masks)["l1"], np.mean(images * 0.5),
+                               rtol=1e-6)
+    with pytest.raises(InputError, match="filled"):  # was broadcast: one filled image against all three
+        inpainting.hole_quality(images, images[:1], masks)
+
+
+@pytest.mark.parametrize("size", [(6, 6), (5, 12)])
+def test_random_box_masks_fit_images_smaller_than_the_8_px_floor(size):
+    masks = inpainting.random_box_masks(4, size, seed=1)  # was numpy's "high <= 0"
+    assert masks.shape == (4,) + size + (1,) and masks.max() == 1.0

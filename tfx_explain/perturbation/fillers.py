@@ -41,7 +41,7 @@ import numpy as np
 from .. import input_range as ir
 from .. import rng
 from ..errors import InputError
-from ..inpainting import Inpainter, check_images_masks
+from ..inpainting import Inpainter, check_images_masks, check_within
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -261,7 +261,7 @@ class Inpaint(Filler):
         shape = np.shape(images)
         if shape[-1] not in (1, 3):
             raise InputError(f"{argument}: the inpainter takes grey or RGB images, got {shape[-1]} channels")
-        _check_within(images, getattr(self.inpainter, "input_range", None), argument)
+        check_within(images, getattr(self.inpainter, "input_range", None), argument)
         trained = self.inpainter.metadata.get("config", {}).get("image_size")
         if self.bundled and trained is not None and tuple(shape[1:3]) != tuple(trained):
             raise InputError(f"{argument}: the bundled inpainter (\"inpaint\") was trained on {tuple(trained)} images, "
@@ -269,7 +269,7 @@ class Inpaint(Filler):
                              "(tfx_explain.inpainting.train)")
 
     def __call__(self, images, masks):
-        _check_within(images, getattr(self.inpainter, "input_range", None), "filler")  # also the metrics' fill=
+        check_within(images, getattr(self.inpainter, "input_range", None), "filler")  # also the metrics' fill=
         filled = self.inpainter.inpaint(images, masks, batch_size=self.batch_size)
         images, elements = align_masks(images, masks)
         if elements.shape[-1] > 1:  # per-element masks: every pixel with a removed element is inpainted,
@@ -278,20 +278,6 @@ class Inpaint(Filler):
 
     def __repr__(self):
         return f"Inpaint({self.inpainter!r})"
-
-
-def _check_within(images, value_range, argument):
-    """Refuse images outside the inpainter's range: it maps that range to [-1, 1], so [0, 255] pixels given to a
-    [0, 1] inpainter would be filled with near-black holes, silently (when the model's range is unknown)."""
-    if value_range is None:
-        return
-    low, high = (float(v) for v in value_range)
-    values = np.asarray(images, np.float32)
-    tol = 1e-3 * (high - low)
-    if values.size and (values.min() < low - tol or values.max() > high + tol):
-        raise InputError(f"{argument}: the inpainter takes images in [{low:g}, {high:g}], but x holds values in "
-                         f"[{values.min():g}, {values.max():g}]; scale x to its range (e.g. x / 255) or pass an "
-                         "Inpainter of x's range")
 
 
 class Custom(Filler):
