@@ -117,6 +117,14 @@ def _check_common(classifier, images, steps, value_range):
     lo, hi = (float(v) for v in value_range)
     if not hi > lo:
         raise InputError(f"value_range: expected (low, high) with low < high, got {value_range}")
+    # the networks map value_range to [-1, 1]: [0, 255] pixels under the default (0, 1) would train silently
+    # on inputs up to 509 against tanh outputs in [-1, 1]
+    values = np.asarray(images)
+    tol = 1e-5 * (hi - lo)
+    if values.size and (float(values.min()) < lo - tol or float(values.max()) > hi + tol):
+        raise InputError(f"data: values in [{float(values.min()):.4g}, {float(values.max()):.4g}] leave value_range "
+                         f"({lo:g}, {hi:g}); pass the classifier's pixel range as value_range (e.g. (0, 255)) or "
+                         "scale the images to it")
     try:
         _check_input_shape(classifier, images)
     except InputError as err:

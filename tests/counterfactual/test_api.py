@@ -171,3 +171,18 @@ def test_training_resumes_from_its_checkpoint(exaggeration, digits_model, digits
                                   verbose=0, batch_size=8)
     assert again.history == {}
     np.testing.assert_allclose(again.series(pair_test[0]), explainer.series(pair_test[0]), atol=1e-6)
+
+
+@pytest.mark.parametrize("train", ["explaingan", "exaggeration"])
+def test_images_outside_value_range_are_refused_before_training(train):
+    # [0, 255] pixels under the default value_range (0, 1) trained silently (mapped to [-1, 509])
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    clf = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Dense(3)(keras.layers.Flatten()(inputs))))
+    x = np.random.default_rng(0).uniform(0, 255, (6, 8, 8, 1)).astype(np.float32)
+    with pytest.raises(InputError, match=r"data: values in .* leave value_range \(0, 1\)"):
+        if train == "explaingan":
+            cf.train_explaingan(clf, (x, np.arange(6) % 3), (0, 1), steps=1, preset="tiny")
+        else:
+            cf.train_exaggeration(clf, x, target_class=1, steps=1, preset="tiny")
