@@ -87,3 +87,11 @@ def test_baseline_distance_and_table():
     assert row["Self"] == 0.0 and np.isclose(row["Zero"], zero.values.mean())
     with pytest.raises(InputError, match="baselines"):
         metrics.baseline_distance(x, np.zeros((5, 4, 4, 2)))
+
+
+def test_inverse_localization_refuses_a_pair_of_one_class():
+    # c_t = c_o was labelled "both differ" and left out as NaN, silently
+    masks = np.zeros((2, 8, 8, 1))
+    masks[:, 2:5, 2:5] = 1
+    with pytest.raises(InputError, match="target_class.*both are 0 at index 1"):
+        metrics.inverse_localization(np.ones((2, 8, 8, 3)), [1, 0], [3, 0], masks, 2)

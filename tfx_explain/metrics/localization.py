@@ -72,6 +72,8 @@ def inverse_localization(attributions: ArrayLike, original_class: ArrayLike, tar
         target_class: (N,) composite classes c_t, in the same layout.
         masks: (N, H, W, 1) ground-truth object masks (``data.load(..., with_masks=True)``).
         n_scenes: scenes per object in the class layout.
+    Raises:
+        InputError: class lists not one per map, n_scenes < 1, or c_t = c_o for a sample.
     Returns:
         :class:`MetricResult` (lower is better) with extras ``pair_kind`` (N,) strings and ``by_kind``
         {kind: summary} for the "different object", "different scene" and overall rows of Table 1.
@@ -85,6 +87,10 @@ def inverse_localization(attributions: ArrayLike, original_class: ArrayLike, tar
         raise InputError(f"original_class, target_class: expected {len(a)} classes each, got {len(co)} and {len(ct)}")
     if int(n_scenes) < 1:
         raise InputError(f"n_scenes: expected a positive int, got {n_scenes!r}")
+    same = np.flatnonzero(co == ct)
+    if len(same):  # was labelled "both differ" and left out as NaN, silently
+        raise InputError(f"target_class: expected the contrast class of a one-vs-one map, different from "
+                         f"original_class, but both are {int(co[same[0]])} at index {int(same[0])}")
     kinds = pair_kinds(co, ct, n_scenes)
     s_d = distinguishing_mask(np.asarray(masks, np.float32), co, ct, int(n_scenes))
     values = ratio(a, 1.0 - s_d, s_d)
