@@ -173,7 +173,7 @@ def check_images_masks(images: Images, masks: ArrayLike) -> tuple[NDArray[np.flo
     return images, masks
 
 
-def check_within(images: ArrayLike, value_range: tuple[float, float] | None, argument: str) -> None:
+def check_within(images: ArrayLike, value_range: tuple[float, ...] | None, argument: str) -> None:
     """Refuse images outside an inpainter's range: it maps that range to [-1, 1], so [0, 255] pixels given to a
     [0, 1] inpainter would get holes filled on the [0, 1] scale beside [0, 255] known pixels, silently."""
     if value_range is None:
