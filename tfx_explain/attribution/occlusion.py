@@ -5,6 +5,11 @@ image by default, so DeepExplain's fill 0; a GANMEX baseline gives the class-tar
 window position p, delta_p = S_w(x) - S_w(x with the window replaced); the attribution of feature i is
 sum_{p containing i} delta_p / sum_{p containing i} |window_p|. With the default window of one feature
 this is Occlusion-1 of ganmex_appendix.txt A.3: A_i = S_w(x) - S_w(x with feature i replaced).
+
+Windows are (h, w, c) over (H, W, C): an int k or a pair (h, w) means c = 1, one window per channel;
+pass (h, w, C) to occlude a patch in all channels at once. One
+deviation from DeepExplain (whose ``view_as_windows`` drops the remainder, leaving those features uncovered):
+where the stride does not reach the edge, a last window is placed touching it, so every feature is covered.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def _triple(value, shape, name):
-    """A window or stride as (h, w, c); an int or an (h, w) pair spans all channels with c = 1 or C."""
+    """A window or stride as (h, w, c); an int or an (h, w) pair has c = 1 (one window per channel)."""
     if isinstance(value, (int, np.integer)):
         value = (int(value), int(value), 1)
     value = tuple(int(v) for v in value)
@@ -65,7 +70,8 @@ def occlusion(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: 
               window: int | Sequence[int] = 1, stride: int | Sequence[int] | None = None,
               batch_size: int | None = None, strategy: Strategy | None = None,
               progress: Progress = False) -> MethodResult:
-    """Occlusion attributions; ``window`` and ``stride`` are ints or (h, w[, c]) (default stride = window)."""
+    """Occlusion attributions; ``window`` and ``stride`` are ints or (h, w[, c]) (default stride = window); an
+    int or (h, w) occludes one channel at a time (c = 1), (h, w, C) a patch in all channels (module docstring)."""
     import tensorflow as tf
 
     shape = x.shape[1:]
