@@ -192,6 +192,8 @@ def small():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"x": np.zeros((6, 6))}, InputError, r"x: expected shape \(N, H, W, C\)"),
     ({"x": np.zeros((2, 7, 6, 1))}, InputError, "the height differs"),
+    # (N, H, W) grey images without their channel axis are one (H, W, C) image: the error says so
+    ({"x": np.zeros((4, 6, 6))}, InputError, r"for N grey images \(N, H, W\) add the channel axis, x\[\.\.\., None\]"),
     ({"x": np.full((2, 6, 6, 1), np.nan)}, InputError, "NaN or Inf"),
     ({"target_class": 3}, InputError, r"target_class: expected ints in \[0, 3\), got 3 at index 0"),
     ({"original_class": [0, 1, 2, -1]}, InputError, "original_class: expected ints"),

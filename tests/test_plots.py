@@ -215,3 +215,11 @@ def test_grid_images_share_one_display_range_so_a_dimmed_image_stays_dim():
     shown = [np.asarray(ax.get_images()[0].get_array()) for ax in fig.axes]
     np.testing.assert_allclose(shown[0], bright[..., 0] / 255)
     np.testing.assert_allclose(shown[1], bright[..., 0] / 510)
+
+
+def test_curves_need_one_value_per_x():
+    # a curve of another length was matplotlib's "x and y must have same first dimension"
+    with pytest.raises(InputError, match="curves_by_label: curve 'IG' has shape \\(2, 3\\), expected \\(3,\\)"):
+        plots.curves(np.arange(3), {"IG": np.zeros((2, 3))}, "k", "score")
+    fig = plots.curves(np.arange(3), {"IG": [0.0, 0.5, 1.0]}, "k", "score")
+    assert fig.axes[0].lines[0].get_ydata().tolist() == [0.0, 0.5, 1.0]

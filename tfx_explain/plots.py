@@ -390,8 +390,15 @@ def _indices(indices, max_rows, n):
 
 def curves(xs: ArrayLike, curves_by_label: Mapping[str, ArrayLike], xlabel: str, ylabel: str,
            title: str | None = None, path: PathLike | None = None) -> Figure:
-    """Line plot of several labelled curves (perturbation curves, compatibility plots)."""
+    """Line plot of several labelled curves (perturbation curves, compatibility plots): each curve has one
+    value per x (InputError otherwise, before a figure is made)."""
     import matplotlib.pyplot as plt
+
+    n = len(np.asarray(xs).reshape(-1))
+    for label, ys in curves_by_label.items():
+        if np.shape(ys) != (n,):
+            raise InputError(f"curves_by_label: curve {label!r} has shape {np.shape(ys)}, expected ({n},), one value "
+                             "per x (for an (N, levels) curve per sample, pass its mean over axis 0)")
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for label, ys in curves_by_label.items():

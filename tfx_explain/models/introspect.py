@@ -82,8 +82,13 @@ def check_input_shape(model, x):
         raise InputError(f"model: expected an image model with (H, W, C) inputs, its input shape is {expected}")
     for got, want, axis in zip(x.shape[1:], expected, ("height", "width", "channels")):
         if want is not None and got != want:
+            # a 3-D (N, H, W) stack of grey images is read as one (H, W, C) image: say so, not "(1, N, H, W)"
+            grey_stack = (len(x) == 1 and expected[2] == 1 and all(e is None or e == g for e, g in
+                                                                    zip(expected[:2], x.shape[2:4])))
+            hint = ("; a 3-D array is read as one (H, W, C) image: for N grey images (N, H, W) add the channel "
+                    "axis, x[..., None]") if grey_stack else ""
             raise InputError(f"x: expected images of shape (N, {', '.join(str(e) for e in expected)}) for this "
-                             f"model, got {x.shape} (the {axis} differs)")
+                             f"model, got {x.shape} (the {axis} differs){hint}")
 
 
 def _activation_name(layer):
