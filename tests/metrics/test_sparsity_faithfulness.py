@@ -150,3 +150,12 @@ def test_constant_maps_are_undefined_not_zero(linear):
     assert result.summary()["undefined"] == len(x) and result.summary()["n"] == 0
     with pytest.raises(InputError, match="deltas"):
         metrics.monotonicity(model, x, np.ones_like(x), CO, CT, deltas=np.zeros((6, 3)))
+
+
+def test_summary_of_one_defined_value_has_no_spread():
+    # one finite value (the other map constant, so its correlation undefined) had std = sem = 0: "0.035 ± 0.000"
+    one = metrics.MetricResult("faithfulness", np.array([np.nan, 0.25]), True).summary()
+    assert one["n"] == 1 and one["undefined"] == 1 and one["mean"] == 0.25
+    assert np.isnan(one["std"]) and np.isnan(one["sem"])
+    two = metrics.summarize([0.25, 0.75])
+    assert two["std"] == pytest.approx(np.std([0.25, 0.75], ddof=1)) and two["sem"] == pytest.approx(0.25)

@@ -56,14 +56,15 @@ class MetricResult:
 
 
 def summarize(values: ArrayLike) -> dict[str, float]:
-    """{"mean", "std", "sem", "median", "n", "undefined"} over the finite entries of ``values``."""
+    """{"mean", "std", "sem", "median", "n", "undefined"} over the finite entries of ``values``; std (ddof 1) and
+    sem are NaN for fewer than 2 finite values (one sample has no spread to estimate, which is not a spread of 0)."""
     values = np.asarray(values, np.float64).reshape(-1)
     finite = values[np.isfinite(values)]
     n = int(len(finite))
     if n == 0:
         return {"mean": float("nan"), "std": float("nan"), "sem": float("nan"), "median": float("nan"), "n": 0,
                 "undefined": int(len(values))}
-    std = float(finite.std(ddof=1)) if n > 1 else 0.0
+    std = float(finite.std(ddof=1)) if n > 1 else float("nan")
     return {"mean": float(finite.mean()), "std": std, "sem": std / np.sqrt(n), "median": float(np.median(finite)),
             "n": n, "undefined": int(len(values) - n)}
 
