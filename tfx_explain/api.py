@@ -128,10 +128,13 @@ def explain_keras(model: Model, x: Images | tf.data.Dataset, *, method: str = "i
     score_fn = score_function(model, score, probe=x[:1], one_vs_one=target_class is not None, precision=precision,
                               jit_compile=jit_compile, head=head)
     strategy = get_strategy(strategy) if strategy is not None else None
-    predicted = None
-    if original_class is None:
-        predicted = predict_scores(score_fn, x, strategy).argmax(axis=1)
-    co, ct = resolve_classes(original_class, target_class, len(x), score_fn.num_classes, predicted)
+    if spec.classes is not None:  # a trained explainer explains its own classes (or refuses others)
+        co, ct, options = spec.classes(score_fn, x, original_class, target_class, options)
+    else:
+        predicted = None
+        if original_class is None:
+            predicted = predict_scores(score_fn, x, strategy).argmax(axis=1)
+        co, ct = resolve_classes(original_class, target_class, len(x), score_fn.num_classes, predicted)
     weights = class_weights(co, ct, score_fn.num_classes)
     if spec.gradient:
         from .attribution._common import check_differentiable

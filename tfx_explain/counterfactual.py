@@ -105,7 +105,7 @@ def _images_and_labels(data):
     return resolved[0], resolved[1]
 
 
-def _check_common(classifier, images, steps, value_range):
+def _check_common(classifier, images, steps, value_range, *, values=True):
     from .models.introspect import check_input_shape as _check_input_shape
     from .models import introspect
 
@@ -119,10 +119,10 @@ def _check_common(classifier, images, steps, value_range):
         raise InputError(f"value_range: expected (low, high) with low < high, got {value_range}")
     # the networks map value_range to [-1, 1]: [0, 255] pixels under the default (0, 1) would train silently
     # on inputs up to 509 against tanh outputs in [-1, 1]
-    values = np.asarray(images)
+    pixels = np.asarray(images) if values else np.zeros(0)  # a stream's probe is zeros, not its pixels
     tol = 1e-5 * (hi - lo)
-    if values.size and (float(values.min()) < lo - tol or float(values.max()) > hi + tol):
-        raise InputError(f"data: values in [{float(values.min()):.4g}, {float(values.max()):.4g}] leave value_range "
+    if pixels.size and (float(pixels.min()) < lo - tol or float(pixels.max()) > hi + tol):
+        raise InputError(f"data: values in [{float(pixels.min()):.4g}, {float(pixels.max()):.4g}] leave value_range "
                          f"({lo:g}, {hi:g}); pass the classifier's pixel range as value_range (e.g. (0, 255)) or "
                          "scale the images to it")
     try:
@@ -271,7 +271,7 @@ def _stream_and_probe(classifier, data, steps, value_range):
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y)) if has_labels else \
         ds.map(lambda x: (tf.cast(x, tf.float32), tf.constant(-1, tf.int64)))
     probe = np.zeros((1,) + tuple(int(d) for d in ds.element_spec[0].shape), np.float32)
-    _check_common(classifier, probe, steps, value_range)
+    _check_common(classifier, probe, steps, value_range, values=False)
     return ds, probe, has_labels
 
 
@@ -633,16 +633,77 @@ def _as_explainer(explainer, cls):
     return explainer
 
 
+def explaingan_classes(score_fn: ScoreFunction, x: Float32, original_class: Any, target_class: Any,
+                       options: dict[str, Any]) -> tuple[NDArray[np.int64], NDArray[np.int64], dict[str, Any]]:
+    """The classes an ExplainGAN explains, for explain_keras: the pair (a, b) it was trained for, each image as
+    the side ``original_class`` names (default: the side the classifier predicts, F's decision of §3) against
+    the other one. Returns (co, ct, options with the loaded explainer and ``predicted``).
+
+    Raises:
+        InputError: an ``original_class`` outside the pair, or a ``target_class`` other than the pair's other
+            class, before the explainer runs.
+    """
+    from .targets import _as_class_array
+
+    explainer = _as_explainer(options.get("explainer"), ExplainGAN)
+    a, b = explainer.classes
+    n, k = len(x), score_fn.num_classes
+    if original_class is None:
+        side = explainer.predict(score_fn.model, x)
+    else:
+        co = _as_class_array(original_class, n, k, "original_class")
+        outside = np.flatnonzero((co != a) & (co != b))
+        if len(outside):
+            raise InputError(f"original_class: this ExplainGAN explains the decision between classes {a} and {b}, "
+                             f"got {int(co[outside[0]])} at index {int(outside[0])}")
+        side = (co == b).astype(np.int64)
+    co, ct = np.where(side == 1, b, a).astype(np.int64), np.where(side == 1, a, b).astype(np.int64)
+    if target_class is not None:
+        asked = _as_class_array(target_class, n, k, "target_class")
+        wrong = np.flatnonzero(asked != ct)
+        if len(wrong):
+            i = int(wrong[0])
+            raise InputError(f"target_class: this ExplainGAN turns class {int(co[i])} into the pair's other class "
+                             f"{int(ct[i])}, got {int(asked[i])} at index {i}; leave target_class unset")
+    return co, ct, {**options, "explainer": explainer, "predicted": side}
+
+
+def exaggeration_classes(score_fn: ScoreFunction, x: Float32, original_class: Any, target_class: Any,
+                         options: dict[str, Any]) -> tuple[NDArray[np.int64], None, dict[str, Any]]:
+    """The class a Progressive Exaggeration explainer explains, for explain_keras: its ``target_class`` t,
+    one-vs-all (the walk of f_t(x) from 0 to 1, §3). Returns (co = t for every image, None, options).
+
+    Raises:
+        InputError: a ``target_class`` (one-vs-one is not what it explains) or an ``original_class`` other
+            than t, before the explainer runs.
+    """
+    from .targets import _as_class_array
+
+    explainer = _as_explainer(options.get("explainer"), Exaggeration)
+    t = explainer.target_class
+    if target_class is not None:
+        raise InputError(f"target_class: Progressive Exaggeration explains class {t}'s probability alone "
+                         "(one-vs-all), not a contrast; leave target_class unset")
+    if original_class is not None:
+        co = _as_class_array(original_class, len(x), score_fn.num_classes, "original_class")
+        wrong = np.flatnonzero(co != t)
+        if len(wrong):
+            raise InputError(f"original_class: this explainer was trained for class {t}, got "
+                             f"{int(co[wrong[0]])} at index {int(wrong[0])}")
+    return np.full(len(x), t, np.int64), None, {**options, "explainer": explainer}
+
+
 def explaingan_method(score_fn: ScoreFunction, x: Float32, weights: Float32, baselines: Float32 | None, *,
-                      explainer: ExplainGAN | PathLike | None = None, allow_mismatch: bool = False,
-                      batch_size: int | None = None, strategy: Strategy | None = None,
+                      explainer: ExplainGAN | PathLike | None = None, predicted: ArrayLike | None = None,
+                      allow_mismatch: bool = False, batch_size: int | None = None, strategy: Strategy | None = None,
                       progress: Progress = False) -> MethodResult:
     """ExplainGAN through explain_keras: attributions = the mask G_m(z) on every channel (§5.4 reads the
     mask as an attribution map); extras: transformed image, composite, mask, reconstruction and
-    ``counterfactual_class`` (the class the composite is generated to be)."""
+    ``counterfactual_class`` (the class the composite is generated to be). ``predicted``: the side of the
+    pair per image (0/1; explain_keras sets it from ``original_class``, :func:`explaingan_classes`)."""
     explainer = _as_explainer(explainer, ExplainGAN)
-    out = explainer.explain(x, classifier=score_fn.model, allow_mismatch=allow_mismatch, batch_size=batch_size or 256,
-                            strategy=strategy, progress=progress)
+    out = explainer.explain(x, predicted, classifier=score_fn.model, allow_mismatch=allow_mismatch,
+                            batch_size=batch_size or 256, strategy=strategy, progress=progress)
     attributions = np.broadcast_to(out["mask"], x.shape).astype(np.float32)
     a, b = explainer.classes
     extras = {**out, "counterfactual_class": np.where(out["predicted"] == 0, b, a).astype(np.int64)}
@@ -666,5 +727,5 @@ def exaggeration_method(score_fn: ScoreFunction, x: Float32, weights: Float32, b
                                    "requested": explainer.requested()})
 
 
-register("explaingan", explaingan_method, baseline="none", gradient=False)
-register("exaggeration", exaggeration_method, baseline="none", gradient=False)
+register("explaingan", explaingan_method, baseline="none", gradient=False, classes=explaingan_classes)
+register("exaggeration", exaggeration_method, baseline="none", gradient=False, classes=exaggeration_classes)

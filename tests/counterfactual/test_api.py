@@ -65,6 +65,26 @@ def test_explaingan_through_explain_keras(explaingan_run, digits_model, pair_tes
     np.testing.assert_array_equal(e.extras["counterfactual_class"], np.where(side == 0, 8, 3))
     again = explain_keras(digits_model, x, method="explaingan", explainer=str(explaingan_run / "explainer"))
     np.testing.assert_allclose(again.attributions, e.attributions)
+    # the Explanation records the classes the explainer explains: each image's side of (3, 8) against the other
+    np.testing.assert_array_equal(e.original_class, np.where(side == 0, 3, 8))
+    np.testing.assert_array_equal(e.target_class, np.where(side == 0, 8, 3))
+
+
+def test_explaingan_explains_the_side_asked_for_and_refuses_classes_outside_its_pair(explaingan_run, digits_model,
+                                                                                     pair_test):
+    x, _ = pair_test
+    explainer = cf.load(explaingan_run / "explainer")
+    as_3 = explain_keras(digits_model, x, method="explaingan", explainer=explainer, original_class=3)
+    np.testing.assert_array_equal(as_3.extras["predicted"], 0)
+    np.testing.assert_array_equal(as_3.target_class, 8)
+    direct = explainer.explain(x, np.zeros(len(x), np.int64), classifier=digits_model)
+    np.testing.assert_allclose(as_3.extras["transformed"], direct["transformed"], atol=1e-6)
+    with pytest.raises(InputError, match="original_class: this ExplainGAN explains the decision between classes "
+                                         "3 and 8, got 2 at index 0"):
+        explain_keras(digits_model, x, method="explaingan", explainer=explainer, original_class=2)
+    with pytest.raises(InputError, match="target_class: this ExplainGAN turns class 3 into the pair's other class "
+                                         "8, got 1 at index 0"):
+        explain_keras(digits_model, x, method="explaingan", explainer=explainer, original_class=3, target_class=1)
 
 
 def test_exaggeration_through_explain_keras(exaggeration, digits_model, pair_test):
@@ -78,6 +98,12 @@ def test_exaggeration_through_explain_keras(exaggeration, digits_model, pair_tes
     np.testing.assert_allclose(e.extras["series_scores"][:, 2],
                                digits_model.predict(series[:, 2], verbose=0)[:, 8], atol=1e-5)
     np.testing.assert_allclose(explainer.generate(x, 2), series[:, 2], atol=1e-5)
+    np.testing.assert_array_equal(e.original_class, 8)  # the class it was trained for, one-vs-all
+    assert e.target_class is None
+    with pytest.raises(InputError, match="original_class: this explainer was trained for class 8, got 3"):
+        explain_keras(digits_model, x, method="exaggeration", explainer=explainer, original_class=3)
+    with pytest.raises(InputError, match="target_class: Progressive Exaggeration explains class 8's probability"):
+        explain_keras(digits_model, x, method="exaggeration", explainer=explainer, target_class=3)
 
 
 def test_save_load_round_trip(exaggeration, pair_test, tmp_path):

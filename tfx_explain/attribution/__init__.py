@@ -53,6 +53,9 @@ class MethodSpec:
     function: Callable
     baseline: str  # "none", "point", "distribution" or "any"
     gradient: bool = True
+    # a trained explainer explains its own classes: (score_fn, x, original_class, target_class, options) ->
+    # (co, ct, options), refusing requested classes it cannot explain (counterfactual.py); None: the caller's
+    classes: Callable | None = None
 
 
 METHODS = {
@@ -73,9 +76,10 @@ METHODS = {
 
 
 def register(name: str, function: Callable[..., MethodResult],
-             baseline: Literal["none", "point", "distribution", "any"] = "point", gradient: bool = True) -> None:
-    """Add a method (used by the perturbation and counterfactual modules)."""
-    METHODS[name] = MethodSpec(function, baseline, gradient)
+             baseline: Literal["none", "point", "distribution", "any"] = "point", gradient: bool = True,
+             classes: Callable | None = None) -> None:
+    """Add a method (used by the perturbation and counterfactual modules); ``classes``: see :class:`MethodSpec`."""
+    METHODS[name] = MethodSpec(function, baseline, gradient, classes)
 
 
 __all__ = ["METHODS", "MethodResult", "MethodSpec", "register", "saliency", "gradient_input",
