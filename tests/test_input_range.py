@@ -231,6 +231,20 @@ def test_a_baseline_outside_a_known_range_is_one_clear_error(twins):
     e = tx.explain_keras(inside, x, method="integrated_gradients", baseline=np.full((8, 8, 3), 255.0), steps=4)
     assert np.all(e.baselines == 255.0)
 
+
+def test_a_range_read_off_the_datas_min_and_max_does_not_bound_the_baselines(twins):
+    _, outside, _ = twins  # a model without a range of its own: the range comes from data=
+    rng = np.random.default_rng(4)
+    train = (rng.uniform(-3, 7, (12, 8, 8, 3)).astype(np.float32), np.arange(12) % 3)  # no standard range holds it
+    assert not ir.from_data(train[0]).bound and ir.normalize((0, 1)).bound
+    x = train[0][:2]
+    e = tx.explain_keras(outside, x, method="integrated_gradients", baseline=np.full((8, 8, 3), -9.0, np.float32),
+                         data=train, steps=4)  # below the data's minimum -3: taken, as before the baseline check
+    assert e.options["input_range_source"] == "data (per-channel min and max)" and np.all(e.baselines == -9.0)
+    with pytest.raises(InputError, match=r"^baseline: values in .* leave the model's input range"):
+        tx.explain_keras(outside, x, method="integrated_gradients", baseline=np.full((8, 8, 3), -9.0, np.float32),
+                         input_range=(-3, 7), steps=4)  # the caller's range is a bound
+
 def test_range_from_data_and_the_deprecated_baseline_option(twins):
     _, outside, x_u8 = twins
     x = x_u8 / 255.0

@@ -146,9 +146,9 @@ def explain_keras(model: Model, x: Images | tf.data.Dataset, *, method: str = "i
         refs = baselines_mod.resolve(baseline, x, co, ct, data=data, seed=seed, model=model,
                                      allow_mismatch=allow_mismatch, input_range=rng, **baseline_options)
         _check_baseline_form(method, spec.baseline, refs)
-        # an array or callable of the user's, or MDTS from other-scale data; a range read off the data's own
-        # min and max is no bound of the model's inputs
-        if isinstance(refs, PointBaselines) and not (rng is not None and rng.source.endswith("min and max)")):
+        # an array or callable of the user's, or MDTS from other-scale data (InputRange.bound: a range read off
+        # the data's own min and max is no bound of the model's inputs)
+        if isinstance(refs, PointBaselines) and rng is not None and rng.bound:
             ir.check(refs.values, rng, "baseline")
     call_baselines = refs.values if isinstance(refs, PointBaselines) else refs
     kwargs = dict(options, batch_size=batch_size, strategy=strategy, progress=progress)

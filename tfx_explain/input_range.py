@@ -48,11 +48,14 @@ _ASK = ("pass input_range=(low, high), e.g. (0, 1) or (0, 255), or per-channel a
 
 @dataclass(frozen=True)
 class InputRange:
-    """``low``, ``high``: float32 arrays of shape () or (C,); ``source`` says where the range came from."""
+    """``low``, ``high``: float32 arrays of shape () or (C,); ``source`` says where the range came from;
+    ``bound``: whether values outside it are an error (False for the per-channel min and max of some data, which
+    describe those images, not every input the model takes)."""
 
     low: np.ndarray
     high: np.ndarray
     source: str = "input_range"
+    bound: bool = True
 
     @property
     def per_channel(self):
@@ -68,7 +71,7 @@ class InputRange:
         return f"[{low}, {high}] (from {self.source})"
 
 
-def normalize(value, name="input_range", channels=None, source="input_range"):
+def normalize(value, name="input_range", channels=None, source="input_range", bound=True):
     """``value`` -> :class:`InputRange` (or None for None).
 
     Args:
@@ -94,7 +97,7 @@ def normalize(value, name="input_range", channels=None, source="input_range"):
         _check_channels(low, channels, name)
     if low.ndim == 1 and np.all(low == low[0]) and np.all(high == high[0]):
         low, high = low[0], high[0]  # the same for every channel: a scalar range
-    return InputRange(np.array(low, np.float32), np.array(high, np.float32), source)
+    return InputRange(np.array(low, np.float32), np.array(high, np.float32), source, bound)
 
 
 def _check_channels(low, channels, name):
@@ -193,7 +196,7 @@ def from_data(images, name="data"):
             return normalize((low, high), source=f"{name} (values in [{lo:.3g}, {hi:.3g}])")
     axes = tuple(range(arr.ndim - 1))
     low, high = arr.min(axis=axes), arr.max(axis=axes)
-    return normalize((low, np.maximum(high, low + 1e-6)), source=f"{name} (per-channel min and max)")
+    return normalize((low, np.maximum(high, low + 1e-6)), source=f"{name} (per-channel min and max)", bound=False)
 
 
 def resolve(input_range=None, model=None, data=None, channels=None, name="input_range"):
